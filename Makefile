@@ -1,0 +1,44 @@
+# Thin wrapper over CMake. The two commands of the README:
+#   make demo   install packages, build, quantize the bundled sample model to int4, inspect it
+#   make test   install packages, build, run the whole test suite (ctest)
+BUILD ?= build
+JOBS ?= 2
+WERROR ?= OFF
+CMAKE_FLAGS ?=
+
+.PHONY: demo test deps build bench fuzz fixtures fixtures-check clean
+
+demo: build
+	rm -rf $(BUILD)/demo && mkdir -p $(BUILD)/demo
+	$(BUILD)/cli/portaquant quantize examples/models/tiny_mlp -o $(BUILD)/demo/tiny_mlp-int4 --weights int4
+	$(BUILD)/cli/portaquant inspect $(BUILD)/demo/tiny_mlp-int4
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+deps:
+	./scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPORTAQUANT_WERROR=$(WERROR) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+bench: build
+	$(BUILD)/bench/bench_quantize --benchmark_counters_tabular=true
+
+# libFuzzer + ASan/UBSan build of the safetensors parser (see tests/fuzz/README.md).
+fuzz: deps
+	CXX=clang++ cmake -S . -B build-fuzz -DPORTAQUANT_BUILD_FUZZ=ON -DPORTAQUANT_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_safetensors
+
+# Regenerates tests/fixtures with torch + optimum-quanto from PyPI; fixtures-check proves the
+# committed files are exactly what the script writes.
+fixtures:
+	python3 -m pip install -q -r tests/requirements-fixtures.txt
+	python3 tests/make_fixtures.py
+
+fixtures-check: fixtures
+	git diff --exit-code --stat -- tests/fixtures examples/models && echo "fixtures: identical to the committed files"
+
+clean:
+	rm -rf $(BUILD) build-fuzz

@@ -1,0 +1,53 @@
+// The portaquant command-line tool. Every failure ends in one line on stderr and exit code 1.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "cli/inspect_command.h"
+#include "cli/quantize_command.h"
+
+namespace {
+
+void add_inspect(CLI::App& app, std::string& path) {
+  auto* cmd = app.add_subcommand("inspect", "List the tensors, qtypes, totals and compression of a model file or directory");
+  cmd->add_option("path", path, "a .safetensors file, an index .json, or a model directory")->required();
+  cmd->callback([&path] { pq::cli::run_inspect(path, std::cout); });
+}
+
+void add_quantize(CLI::App& app, pq::cli::QuantizeArgs& args) {
+  auto* cmd = app.add_subcommand("quantize", "Quantize the weights of a float checkpoint into an optimum-quanto model directory");
+  cmd->add_option("input", args.input, "a .safetensors file, an index .json, or a model directory")->required();
+  cmd->add_option("-o,--output", args.output, "output model directory (must not exist unless --force)")->required();
+  cmd->add_option("--weights", args.weights, "int2, int4, int8, float8, float8_e4m3fn, float8_e4m3fnuz or float8_e5m2")
+      ->capture_default_str();
+  cmd->add_option("--optimizer", args.optimizer, "absmax (8-bit), max or hqq (2/4-bit); default absmax/max");
+  cmd->add_option("--group-size", args.group_size, "2/4-bit group size (default: optimum-quanto's rule; 0 = per row)");
+  cmd->add_option("--include", args.include, "only modules matching this shell pattern (repeatable)");
+  cmd->add_option("--exclude", args.exclude, "skip modules matching this shell pattern (repeatable)");
+  cmd->add_option("--threads", args.threads, "worker threads (0 = all cores)")->capture_default_str();
+  cmd->add_flag("--force", args.force, "replace the output directory if it exists");
+  cmd->callback([&args] { pq::cli::run_quantize(args); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"portaquant: optimum-quanto compatible quantization, run on OpenCL and Vulkan"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "portaquant 0.1.0");
+  std::string inspect_path;
+  pq::cli::QuantizeArgs quantize_args;
+  add_inspect(app, inspect_path);
+  add_quantize(app, quantize_args);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "portaquant: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

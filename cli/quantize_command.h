@@ -1,0 +1,25 @@
+// `portaquant quantize`: a float checkpoint in, an optimum-quanto model directory out.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pq::cli {
+
+struct QuantizeArgs {
+  std::filesystem::path input;
+  std::filesystem::path output;
+  std::string weights = "int8";  // int2, int4, int8, float8, float8_e4m3fn, float8_e4m3fnuz, float8_e5m2
+  std::optional<std::string> optimizer;
+  std::optional<int> group_size;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  int threads = 0;
+  bool force = false;
+};
+
+void run_quantize(const QuantizeArgs& args);
+
+}  // namespace pq::cli

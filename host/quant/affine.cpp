@@ -1,0 +1,189 @@
+#include "host/quant/affine.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "host/parallel.h"
+#include "host/quant/dtype_arithmetic.h"
+
+namespace pq {
+namespace {
+
+struct GroupView {
+  int64_t groups;
+  int64_t group_len;
+};
+
+GroupView group_view(const Tensor& grouped) {
+  if (grouped.dim() < 1) throw std::invalid_argument("affine quantization needs at least one dimension");
+  const int64_t groups = grouped.size(0);
+  return {groups, groups ? grouped.numel() / groups : 0};
+}
+
+Shape param_shape(const Tensor& grouped) {
+  Shape s(grouped.shape().size(), 1);
+  s.front() = grouped.size(0);
+  return s;
+}
+
+float max_code(int bits) { return static_cast<float>((1 << bits) - 1); }
+
+uint8_t quantize_one(const DTypeArithmetic& arith, float w, float scale, float shift, float qmax) {
+  return static_cast<uint8_t>(std::clamp(std::nearbyint(arith.div(arith.add(w, shift), scale)), 0.0f, qmax));
+}
+
+float dequantize_one(const DTypeArithmetic& arith, uint8_t q, float scale, float shift) {
+  return arith.sub(arith.mul(scale, static_cast<float>(q)), shift);
+}
+
+// HQQ's generalized soft-thresholding for an lp "norm" with p < 1.
+float shrink_lp(float x, float beta, float p) {
+  const float magnitude = std::fabs(x);
+  if (magnitude == 0.0f) return 0.0f;
+  const float shrunk = magnitude - std::pow(magnitude, p - 1.0f) / beta;
+  return shrunk > 0.0f ? std::copysign(shrunk, x) : 0.0f;
+}
+
+struct GroupState {
+  const float* w;
+  int64_t n;
+  float scale;
+  float shift;
+};
+
+double mean_abs_error(const DTypeArithmetic& arith, const GroupState& g, const std::vector<uint8_t>& q, float shift) {
+  double sum = 0;
+  for (int64_t j = 0; j < g.n; ++j) sum += std::fabs(static_cast<double>(g.w[j]) - dequantize_one(arith, q[static_cast<size_t>(j)], g.scale, shift));
+  return sum / static_cast<double>(g.n);
+}
+
+void quantize_group(const DTypeArithmetic& arith, const GroupState& g, float shift, float qmax, std::vector<uint8_t>& q) {
+  for (int64_t j = 0; j < g.n; ++j) q[static_cast<size_t>(j)] = quantize_one(arith, g.w[j], g.scale, shift, qmax);
+}
+
+float hqq_refine_group(const DTypeArithmetic& arith, const GroupState& g, float qmax, const HqqOptions& opt) {
+  std::vector<uint8_t> q(static_cast<size_t>(g.n));
+  quantize_group(arith, g, g.shift, qmax, q);
+  double best_error = mean_abs_error(arith, g, q, g.shift);
+  float best_shift = g.shift;
+  float beta = opt.beta;
+  for (int it = 0; it < opt.iterations && best_error > 0; ++it) {
+    // The shift that best explains W by the current codes, after shrinking the outliers of the error.
+    double sum = 0;
+    for (int64_t j = 0; j < g.n; ++j) {
+      const float w = g.w[j];
+      const float error = w - dequantize_one(arith, q[static_cast<size_t>(j)], g.scale, best_shift);
+      const float target = arith.sub(w, shrink_lp(error, beta, opt.lp_norm));
+      sum += arith.sub(arith.mul(static_cast<float>(q[static_cast<size_t>(j)]), g.scale), target);
+    }
+    const float candidate = arith.round(static_cast<float>(sum / static_cast<double>(g.n)));
+    std::vector<uint8_t> candidate_codes(q.size());
+    quantize_group(arith, g, candidate, qmax, candidate_codes);
+    const double error = mean_abs_error(arith, g, candidate_codes, candidate);
+    if (!(error < best_error)) break;
+    best_error = error;
+    best_shift = candidate;
+    q.swap(candidate_codes);
+    beta *= opt.kappa;
+  }
+  return best_shift;
+}
+
+}  // namespace
+
+Tensor group_weight(const Tensor& weight, std::optional<int> group_size) {
+  if (!group_size) return weight.contiguous();
+  const int64_t g = *group_size;
+  if (g <= 0 || weight.numel() % g != 0) {
+    throw std::invalid_argument("group size " + std::to_string(g) + " does not divide the " +
+                                std::to_string(weight.numel()) + " elements of a weight of shape " +
+                                shape_to_string(weight.shape()));
+  }
+  return weight.reshape({weight.numel() / g, g});
+}
+
+AffineParams max_optimizer(const Tensor& grouped, QType qtype) {
+  const GroupView view = group_view(grouped);
+  const DTypeArithmetic arith(grouped.dtype());
+  const std::vector<float> w = grouped.to_float_vector();
+  std::vector<float> scale(static_cast<size_t>(view.groups)), shift(static_cast<size_t>(view.groups));
+  const float qmax = max_code(qtype_info(qtype).bits);
+  parallel_for(view.groups, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* row = w.data() + r * view.group_len;
+      float lo = row[0], hi = row[0];
+      for (int64_t j = 1; j < view.group_len; ++j) {
+        lo = std::min(lo, row[j]);
+        hi = std::max(hi, row[j]);
+      }
+      const float range = arith.sub(hi, lo);
+      scale[static_cast<size_t>(r)] = range == 0.0f ? 1.0f : arith.div(range, qmax);
+      shift[static_cast<size_t>(r)] = -lo;
+    }
+  });
+  const Shape shape = param_shape(grouped);
+  return {Tensor::from_floats(grouped.dtype(), shape, scale), Tensor::from_floats(grouped.dtype(), shape, shift)};
+}
+
+AffineParams hqq_optimizer(const Tensor& grouped, QType qtype, const HqqOptions& options) {
+  AffineParams params = max_optimizer(grouped, qtype);
+  const GroupView view = group_view(grouped);
+  const DTypeArithmetic arith(grouped.dtype());
+  const std::vector<float> w = grouped.to_float_vector();
+  const std::vector<float> scale = params.scale.to_float_vector();
+  std::vector<float> shift = params.shift.to_float_vector();
+  const float qmax = max_code(qtype_info(qtype).bits);
+  parallel_for(view.groups, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const auto ur = static_cast<size_t>(r);
+      const GroupState g{w.data() + r * view.group_len, view.group_len, scale[ur], shift[ur]};
+      shift[ur] = hqq_refine_group(arith, g, qmax, options);
+    }
+  });
+  params.shift = Tensor::from_floats(grouped.dtype(), params.shift.shape(), shift);
+  return params;
+}
+
+Tensor quantize_affine(const Tensor& grouped, int bits, const AffineParams& params) {
+  const GroupView view = group_view(grouped);
+  if (params.scale.numel() != view.groups || params.shift.numel() != view.groups) {
+    throw std::invalid_argument("affine scale/shift of shape " + shape_to_string(params.scale.shape()) +
+                                " do not match grouped weight " + shape_to_string(grouped.shape()));
+  }
+  const DTypeArithmetic arith(grouped.dtype());
+  const std::vector<float> w = grouped.to_float_vector();
+  const std::vector<float> scale = params.scale.to_float_vector();
+  const std::vector<float> shift = params.shift.to_float_vector();
+  Tensor codes = Tensor::zeros(DType::U8, grouped.shape());
+  uint8_t* q = codes.data<uint8_t>();
+  const float qmax = max_code(bits);
+  parallel_for(view.groups, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const auto ur = static_cast<size_t>(r);
+      for (int64_t j = r * view.group_len; j < (r + 1) * view.group_len; ++j) {
+        q[j] = quantize_one(arith, w[static_cast<size_t>(j)], scale[ur], shift[ur], qmax);
+      }
+    }
+  });
+  return codes;
+}
+
+Tensor dequantize_affine(const Tensor& codes, const AffineParams& params) {
+  const GroupView view = group_view(codes);
+  const DTypeArithmetic arith(params.scale.dtype());
+  const Tensor c = codes.contiguous();
+  const uint8_t* q = c.data<uint8_t>();
+  const std::vector<float> scale = params.scale.to_float_vector();
+  const std::vector<float> shift = params.shift.to_float_vector();
+  std::vector<float> w(static_cast<size_t>(c.numel()));
+  for (int64_t r = 0; r < view.groups; ++r) {
+    const auto ur = static_cast<size_t>(r);
+    for (int64_t j = r * view.group_len; j < (r + 1) * view.group_len; ++j) {
+      w[static_cast<size_t>(j)] = dequantize_one(arith, q[j], scale[ur], shift[ur]);
+    }
+  }
+  return Tensor::from_floats(params.scale.dtype(), c.shape(), w);
+}
+
+}  // namespace pq

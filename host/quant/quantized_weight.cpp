@@ -1,0 +1,107 @@
+#include "host/quant/quantized_weight.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "host/quant/affine.h"
+#include "host/quant/group_size.h"
+#include "host/quant/packing.h"
+#include "host/quant/symmetric.h"
+
+namespace pq {
+namespace {
+
+std::string subject(std::string_view name) {
+  return name.empty() ? std::string("weight") : "weight '" + std::string(name) + "'";
+}
+
+void check_weight(const Tensor& weight, std::string_view name) {
+  const DType d = weight.dtype();
+  if (d != DType::F32 && d != DType::F16 && d != DType::BF16) {
+    throw std::invalid_argument(subject(name) + " has dtype " + std::string(dtype_name(d)) +
+                                "; only float32, float16 and bfloat16 weights can be quantized");
+  }
+  if (weight.dim() < 1 || weight.numel() == 0) {
+    throw std::invalid_argument(subject(name) + " of shape " + shape_to_string(weight.shape()) + " has no elements to quantize");
+  }
+  for (float v : weight.to_float_vector()) {
+    if (!std::isfinite(v)) throw std::invalid_argument(subject(name) + " contains NaN or infinity");
+  }
+}
+
+Optimizer check_optimizer(QType qtype, std::optional<Optimizer> requested, std::string_view name) {
+  const bool sub_byte = is_sub_byte(qtype);
+  const Optimizer optimizer = requested.value_or(sub_byte ? Optimizer::Max : Optimizer::Absmax);
+  if (sub_byte == (optimizer == Optimizer::Absmax)) {
+    throw std::invalid_argument(subject(name) + ": optimizer '" + std::string(optimizer_name(optimizer)) +
+                                "' does not apply to " + std::string(qtype_name(qtype)) +
+                                (sub_byte ? " (use max or hqq)" : " (8-bit qtypes are symmetric: use absmax)"));
+  }
+  return optimizer;
+}
+
+}  // namespace
+
+std::string_view optimizer_name(Optimizer optimizer) {
+  switch (optimizer) {
+    case Optimizer::Absmax: return "absmax";
+    case Optimizer::Max: return "max";
+    case Optimizer::Hqq: return "hqq";
+  }
+  return "?";
+}
+
+Optimizer parse_optimizer(std::string_view name) {
+  for (Optimizer o : {Optimizer::Absmax, Optimizer::Max, Optimizer::Hqq}) {
+    if (optimizer_name(o) == name) return o;
+  }
+  throw std::invalid_argument("unknown optimizer '" + std::string(name) + "' (valid: absmax, max, hqq)");
+}
+
+std::optional<int> resolve_group_size(const Shape& weight_shape, QType qtype, std::optional<int> requested) {
+  if (!is_sub_byte(qtype) || weight_shape.empty()) return std::nullopt;
+  const int64_t rows = weight_shape.front();
+  const int64_t in_features = rows ? shape_numel(weight_shape) / rows : 0;
+  if (!requested) return default_group_size(in_features);
+  if (*requested == 0) return std::nullopt;
+  if (*requested < 0 || in_features % *requested != 0) {
+    throw std::invalid_argument("group size " + std::to_string(*requested) + " does not divide the " +
+                                std::to_string(in_features) + " inputs of each output row");
+  }
+  return requested;
+}
+
+Tensor QuantizedWeight::serialized_data() const {
+  return is_sub_byte(qtype) ? pack_codes(data, bits()) : data;
+}
+
+QuantizedWeight quantize_weight(const Tensor& weight, QType qtype, const QuantizeOptions& options, std::string_view name) {
+  check_weight(weight, name);
+  const Optimizer optimizer = check_optimizer(qtype, options.optimizer, name);
+  QuantizedWeight q{qtype, weight.dtype(), weight.shape(), std::nullopt, std::nullopt, {}, {}, {}};
+  try {
+    if (!is_sub_byte(qtype)) {
+      q.axis = effective_symmetric_axis(weight.shape(), options.axis);
+      q.scale = absmax_scale(weight, qtype, q.axis);
+      q.data = quantize_symmetric(weight, qtype, q.axis, q.scale);
+      return q;
+    }
+    q.axis = 0;
+    q.group_size = resolve_group_size(weight.shape(), qtype, options.group_size);
+    const Tensor grouped = group_weight(weight, q.group_size);
+    const AffineParams params = optimizer == Optimizer::Hqq ? hqq_optimizer(grouped, qtype) : max_optimizer(grouped, qtype);
+    q.data = quantize_affine(grouped, q.bits(), params);
+    q.scale = params.scale;
+    q.shift = params.shift;
+    return q;
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(subject(name) + ": " + e.what());
+  }
+}
+
+Tensor dequantize(const QuantizedWeight& weight) {
+  if (!is_sub_byte(weight.qtype)) return dequantize_symmetric(weight.data, weight.scale, weight.axis);
+  return dequantize_affine(weight.data, {weight.scale, weight.shift}).reshape(weight.shape);
+}
+
+}  // namespace pq

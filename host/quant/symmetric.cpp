@@ -1,0 +1,123 @@
+#include "host/quant/symmetric.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "host/float_format.h"
+#include "host/parallel.h"
+#include "host/quant/dtype_arithmetic.h"
+
+namespace pq {
+namespace {
+
+// Maps a flat element index to the index of its scale.
+struct ScaleLayout {
+  std::optional<int> axis;
+  int64_t inner = 1;  // elements per index of dim 0 (axis 0) / size of the last dim (axis -1)
+  int64_t count = 1;  // number of scales
+
+  int64_t scale_index(int64_t i) const {
+    if (!axis) return 0;
+    return *axis == 0 ? i / inner : i % inner;
+  }
+};
+
+ScaleLayout scale_layout(const Shape& shape, std::optional<int> axis) {
+  ScaleLayout layout{effective_symmetric_axis(shape, axis)};
+  if (!layout.axis) return layout;
+  const int64_t n = shape_numel(shape);
+  if (*layout.axis == 0) {
+    layout.count = shape.front();
+    layout.inner = layout.count ? n / layout.count : 1;
+  } else {
+    layout.count = shape.back();
+    layout.inner = layout.count;
+  }
+  return layout;
+}
+
+Shape scale_shape(const Shape& shape, std::optional<int> axis) {
+  if (!axis) return {};
+  Shape s(shape.size(), 1);
+  if (*axis == 0) s.front() = shape.front();
+  else s.back() = shape.back();
+  return s;
+}
+
+void check_float_weight(const Tensor& weight) {
+  const DType d = weight.dtype();
+  if (d != DType::F32 && d != DType::F16 && d != DType::BF16) {
+    throw std::invalid_argument("weights must be float32, float16 or bfloat16, not " + std::string(dtype_name(d)));
+  }
+}
+
+}  // namespace
+
+std::optional<int> effective_symmetric_axis(const Shape& shape, std::optional<int> axis) {
+  if (!axis) return std::nullopt;
+  const int rank = static_cast<int>(shape.size());
+  int a = *axis;
+  if (rank > 0 && a == rank - 1) a = -1;
+  if (a != 0 && a != -1) throw std::invalid_argument("quantization axis must be 0, -1 or per-tensor, not " + std::to_string(*axis));
+  if (rank < 2) throw std::invalid_argument("a tensor of shape " + shape_to_string(shape) + " cannot be quantized per-axis; use per-tensor");
+  const int64_t extent = a == 0 ? shape.front() : shape.back();
+  if (extent == 1) return std::nullopt;
+  return a;
+}
+
+Tensor absmax_scale(const Tensor& weight, QType qtype, std::optional<int> axis) {
+  check_float_weight(weight);
+  const ScaleLayout layout = scale_layout(weight.shape(), axis);
+  const std::vector<float> w = weight.to_float_vector();
+  std::vector<float> amax(static_cast<size_t>(layout.count), 0.0f);
+  for (size_t i = 0; i < w.size(); ++i) {
+    float& m = amax[static_cast<size_t>(layout.scale_index(static_cast<int64_t>(i)))];
+    m = std::max(m, std::fabs(w[i]));
+  }
+  const DTypeArithmetic arith(weight.dtype());
+  const float qmax = qtype_info(qtype).qmax;
+  for (float& m : amax) m = m == 0.0f ? 1.0f : arith.div(m, qmax);
+  return Tensor::from_floats(weight.dtype(), scale_shape(weight.shape(), layout.axis), amax);
+}
+
+Tensor quantize_symmetric(const Tensor& weight, QType qtype, std::optional<int> axis, const Tensor& scale) {
+  check_float_weight(weight);
+  const QTypeInfo& info = qtype_info(qtype);
+  if (info.bits != 8) throw std::invalid_argument(std::string(info.name) + " is not an 8-bit qtype");
+  const ScaleLayout layout = scale_layout(weight.shape(), axis);
+  if (scale.numel() != layout.count) {
+    throw std::invalid_argument("scale of shape " + shape_to_string(scale.shape()) + " does not match weight " +
+                                shape_to_string(weight.shape()));
+  }
+  const std::vector<float> w = weight.to_float_vector();
+  const std::vector<float> s = scale.to_float_vector();
+  const DTypeArithmetic arith(weight.dtype());
+  Tensor out = Tensor::zeros(info.storage, weight.shape());
+  auto* dst = reinterpret_cast<uint8_t*>(out.raw_data());
+  const bool integer = !info.is_floating_point;
+  const FloatFormat format = integer ? FloatFormat::F16 : float_format_of(info.storage);
+  parallel_for(static_cast<int64_t>(w.size()), 1 << 14, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float v = arith.div(w[static_cast<size_t>(i)], s[static_cast<size_t>(layout.scale_index(i))]);
+      if (integer) {
+        dst[i] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp(std::nearbyint(v), -128.0f, 127.0f)));
+      } else {
+        dst[i] = static_cast<uint8_t>(encode_float(format, std::clamp(v, info.qmin, info.qmax)));
+      }
+    }
+  });
+  return out;
+}
+
+Tensor dequantize_symmetric(const Tensor& data, const Tensor& scale, std::optional<int> axis) {
+  const ScaleLayout layout = scale_layout(data.shape(), axis);
+  const std::vector<float> q = data.to_float_vector();
+  const std::vector<float> s = scale.to_float_vector();
+  const DTypeArithmetic arith(scale.dtype());
+  std::vector<float> w(q.size());
+  for (size_t i = 0; i < q.size(); ++i) w[i] = arith.mul(s[static_cast<size_t>(layout.scale_index(static_cast<int64_t>(i)))], q[i]);
+  return Tensor::from_floats(scale.dtype(), data.shape(), w);
+}
+
+}  // namespace pq

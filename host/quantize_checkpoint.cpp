@@ -1,0 +1,112 @@
+#include "host/quantize_checkpoint.h"
+
+#include <unistd.h>
+
+#include <random>
+#include <stdexcept>
+
+#include "host/checkpoint.h"
+#include "host/module_patterns.h"
+#include "host/quanto_qmap.h"
+#include "host/quanto_state_dict.h"
+
+namespace pq {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kWeightSuffix = ".weight";
+
+bool is_float_weight(const TensorInfo& info) {
+  const bool float_dtype = info.dtype == DType::F32 || info.dtype == DType::F16 || info.dtype == DType::BF16;
+  return float_dtype && info.shape.size() >= 2 && info.name.size() > kWeightSuffix.size() &&
+         info.name.ends_with(kWeightSuffix);
+}
+
+std::string module_of(const std::string& weight_name) { return weight_name.substr(0, weight_name.size() - kWeightSuffix.size()); }
+
+fs::path staging_dir_for(const fs::path& output_dir) {
+  std::random_device rd;
+  return output_dir.parent_path() / ("." + output_dir.filename().string() + ".partial." + std::to_string(getpid()) + "." +
+                                     std::to_string(rd()));
+}
+
+// Removes the staging directory unless it was moved into place.
+class StagingDir {
+ public:
+  explicit StagingDir(fs::path path) : path_(std::move(path)) { fs::create_directories(path_); }
+  ~StagingDir() {
+    std::error_code ec;
+    if (!published_) fs::remove_all(path_, ec);
+  }
+  StagingDir(const StagingDir&) = delete;
+  StagingDir& operator=(const StagingDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+  void publish_as(const fs::path& target, bool overwrite) {
+    if (fs::exists(target)) {
+      if (!overwrite) throw std::invalid_argument(target.string() + " already exists (pass --force to replace it)");
+      const fs::path old = staging_dir_for(target);
+      fs::rename(target, old);
+      fs::rename(path_, target);
+      fs::remove_all(old);
+    } else {
+      fs::rename(path_, target);
+    }
+    published_ = true;
+  }
+
+ private:
+  fs::path path_;
+  bool published_ = false;
+};
+
+fs::path model_dir_of(const fs::path& input) { return fs::is_directory(input) ? input : input.parent_path(); }
+
+}  // namespace
+
+QuantizeSummary quantize_checkpoint(const fs::path& input, const fs::path& output_dir, const CheckpointQuantizeOptions& options) {
+  if (fs::exists(output_dir) && !options.overwrite) {
+    throw std::invalid_argument(output_dir.string() + " already exists (pass --force to replace it)");
+  }
+  const Checkpoint checkpoint = Checkpoint::open(input);
+  std::vector<std::string> weights;
+  for (const auto& name : checkpoint.names()) {
+    const TensorInfo& info = checkpoint.info(name);
+    if (is_float_weight(info) && module_selected(module_of(name), options.include, options.exclude)) weights.push_back(name);
+  }
+  if (weights.empty()) throw std::invalid_argument(input.string() + ": no float <module>.weight tensor of rank >= 2 matches");
+
+  QuantizeSummary summary;
+  NamedTensors out;
+  QuantizationMap qmap;
+  WeightRecords records;
+  for (const auto& name : checkpoint.names()) {
+    const Tensor t = checkpoint.load(name);
+    summary.input_bytes += t.nbytes();
+    if (std::find(weights.begin(), weights.end(), name) == weights.end()) out.emplace_back(name, t);
+  }
+  for (const auto& name : weights) {
+    const std::string module = module_of(name);
+    const Tensor w = checkpoint.load(name);
+    const QuantizedWeight q = quantize_weight(w, options.weights, options.weight_options, name);
+    append_quantized_weight(out, module, q);
+    append_activation_scales(out, module, w.dtype());
+    qmap[module] = {options.weights, std::nullopt};
+    const Optimizer optimizer = options.weight_options.optimizer.value_or(is_sub_byte(q.qtype) ? Optimizer::Max : Optimizer::Absmax);
+    records[module] = {q.qtype, q.shape, q.group_size, std::string(optimizer_name(optimizer))};
+    summary.quantized.push_back(module);
+    if (options.on_module_done) options.on_module_done({summary.quantized.size(), weights.size(), module});
+  }
+  for (const auto& [name, t] : out) summary.output_bytes += t.nbytes();
+
+  StagingDir staging(staging_dir_for(fs::absolute(output_dir)));
+  save_checkpoint(staging.path(), out, {{kPortaquantMetadataKey, weight_records_to_json(records)}}, options.max_shard_bytes);
+  write_qmap(staging.path() / kQuantoQmapFileName, qmap);
+  const fs::path config = model_dir_of(input) / "config.json";
+  if (fs::exists(config)) fs::copy_file(config, staging.path() / "config.json");
+  staging.publish_as(fs::absolute(output_dir), options.overwrite);
+  return summary;
+}
+
+}  // namespace pq

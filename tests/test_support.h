@@ -1,0 +1,36 @@
+// Shared helpers of the unit tests: fixture paths and bit-exact tensor comparison.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "host/tensor.h"
+
+namespace pq::test {
+
+inline std::filesystem::path fixture(const std::string& name) {
+  return std::filesystem::path(PORTAQUANT_FIXTURES_DIR) / name;
+}
+
+// Same dtype, shape and bytes; on failure, reports the first differing element.
+::testing::AssertionResult same_bits(const Tensor& ours, const Tensor& reference);
+// The same, except that a NaN matches any NaN (payload and sign are not compared).
+::testing::AssertionResult same_values(const Tensor& ours, const Tensor& reference);
+
+// A fresh empty directory under the system temp dir, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace pq::test
