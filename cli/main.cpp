@@ -5,6 +5,7 @@
 #include <exception>
 #include <iostream>
 
+#include "cli/device_commands.h"
 #include "cli/inspect_command.h"
 #include "cli/quantize_command.h"
 
@@ -31,6 +32,18 @@ void add_quantize(CLI::App& app, pq::cli::QuantizeArgs& args) {
   cmd->callback([&args] { pq::cli::run_quantize(args); });
 }
 
+void add_devices(CLI::App& app) {
+  auto* cmd = app.add_subcommand("devices", "List the devices and what they can do");
+  cmd->callback([] { pq::cli::run_devices(std::cout); });
+}
+
+void add_conformance(CLI::App& app, pq::cli::ConformanceArgs& args, int& exit_code) {
+  auto* cmd = app.add_subcommand("conformance", "Run every op on every device and compare it with the CPU reference");
+  cmd->add_option("--device", args.devices, "device to certify (repeatable; default: every OpenCL and Vulkan device)");
+  cmd->add_option("--op", args.op_pattern, "shell pattern over op names")->capture_default_str();
+  cmd->callback([&args, &exit_code] { exit_code = pq::cli::run_conformance_command(args, std::cout); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -39,8 +52,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "portaquant 0.1.0");
   std::string inspect_path;
   pq::cli::QuantizeArgs quantize_args;
+  pq::cli::ConformanceArgs conformance_args;
+  int exit_code = 0;
   add_inspect(app, inspect_path);
   add_quantize(app, quantize_args);
+  add_devices(app);
+  add_conformance(app, conformance_args, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -49,5 +66,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "portaquant: error: %s\n", e.what());
     return 1;
   }
-  return 0;
+  return exit_code;
 }

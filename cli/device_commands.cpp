@@ -1,0 +1,62 @@
+#include "cli/device_commands.h"
+
+#include <cstdio>
+#include <iomanip>
+
+#include "runtime/conformance.h"
+#include "runtime/device.h"
+
+namespace pq::cli {
+namespace {
+
+std::string mib(uint64_t bytes) { return bytes ? std::to_string(bytes >> 20) + " MiB" : "-"; }
+std::string yes_no(bool v) { return v ? "yes" : "no"; }
+
+void print_device(const rt::DeviceInfo& d, std::ostream& out) {
+  out << d.id() << ": " << d.name << (d.vendor.empty() ? "" : " (" + d.vendor + ")") << "\n";
+  if (d.api == rt::Api::Cpu) {
+    out << "    the reference backend: host C++, the ground truth of the conformance suite\n";
+    return;
+  }
+  out << "    type " << d.device_type << ", API " << d.api_version << ", driver " << d.driver_version << "\n"
+      << "    memory " << mib(d.memory_bytes) << ", max buffer " << mib(d.max_buffer_bytes) << ", shared memory "
+      << (d.shared_memory_bytes >> 10) << " KiB\n"
+      << "    fp16 storage " << yes_no(d.fp16_storage) << ", fp16 arithmetic " << yes_no(d.fp16_arithmetic)
+      << ", int8 storage " << yes_no(d.int8_storage) << ", integer dot product " << yes_no(d.integer_dot_product) << "\n"
+      << "    subgroup size " << (d.subgroup_size ? std::to_string(d.subgroup_size) : std::string("-"))
+      << ", max workgroup size " << d.max_workgroup_size << "\n";
+}
+
+}  // namespace
+
+void run_devices(std::ostream& out) {
+  const rt::DeviceListing listing = rt::list_devices();
+  for (const auto& d : listing.devices) print_device(d, out);
+  for (const auto& reason : listing.unavailable) out << "unavailable: " << reason << "\n";
+}
+
+int run_conformance_command(const ConformanceArgs& args, std::ostream& out) {
+  std::vector<rt::Device> devices;
+  if (args.devices.empty()) {
+    for (const auto& info : rt::list_devices().devices) {
+      if (info.api != rt::Api::Cpu) devices.push_back(rt::Device::open(info.id()));
+    }
+  } else {
+    for (const auto& spec : args.devices) devices.push_back(rt::Device::open(spec));
+  }
+  if (devices.empty()) throw std::runtime_error("no OpenCL or Vulkan device to test (see `portaquant devices`)");
+  rt::ConformanceOptions options;
+  options.op_pattern = args.op_pattern;
+  options.on_result = [](const rt::ConformanceResult& r) {
+    std::fprintf(stderr, "%s on %s: %d cases, %s\n", r.op.c_str(), r.device.c_str(), r.cases, r.passed() ? "pass" : "FAIL");
+  };
+  const auto results = rt::run_conformance(devices, options);
+  if (results.empty()) throw std::runtime_error("no op matches '" + args.op_pattern + "'");
+  out << rt::format_conformance_table(results);
+  for (const auto& r : results) {
+    if (!r.passed()) return 1;
+  }
+  return 0;
+}
+
+}  // namespace pq::cli

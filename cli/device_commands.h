@@ -1,0 +1,19 @@
+// `portaquant devices` and `portaquant conformance`.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace pq::cli {
+
+void run_devices(std::ostream& out);
+
+struct ConformanceArgs {
+  std::vector<std::string> devices;  // empty: every available non-CPU device
+  std::string op_pattern = "*";
+};
+// Returns the process exit code: 0 when every op passes on every device.
+int run_conformance_command(const ConformanceArgs& args, std::ostream& out);
+
+}  // namespace pq::cli

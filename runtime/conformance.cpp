@@ -1,0 +1,155 @@
+#include "runtime/conformance.h"
+
+#include <fnmatch.h>
+
+#include <cmath>
+#include <cstring>
+#include <iomanip>
+#include <limits>
+#include <sstream>
+
+namespace pq::rt {
+namespace {
+
+constexpr size_t kGuardBytes = 256;
+constexpr std::byte kFill{0xFF};  // NaN in every float format, -1 in integer ones
+
+struct GuardedRun {
+  std::vector<Tensor> outputs;
+  std::vector<bool> guards_intact;
+};
+
+GuardedRun run_guarded(const Device& device, const OpDef& op, const OpCase& c) {
+  std::vector<TensorSpec> specs;
+  for (const auto& t : c.inputs) specs.push_back({t.dtype(), t.shape()});
+  const auto out_specs = op.infer(specs, c.params);
+  Backend& backend = device.backend();
+  std::vector<DeviceTensor> in, out;
+  for (const auto& t : c.inputs) in.push_back(device.upload(t));
+  for (const auto& s : out_specs) {
+    const size_t bytes = static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype);
+    // The guard starts right after the tensor's last byte; a kernel that writes whole words
+    // must keep the bytes of a partial last word (read-modify-write).
+    DeviceTensor d{backend.allocate(device_buffer_bytes(bytes) + kGuardBytes), s.dtype, s.shape};
+    const std::vector<std::byte> fill(device_buffer_bytes(bytes) + kGuardBytes, kFill);
+    backend.upload(*d.buffer, fill);
+    out.push_back(d);
+  }
+  EncodeContext ctx(backend);
+  op.encode(ctx, in, out, c.params);
+  backend.synchronize();
+  GuardedRun run;
+  for (const auto& d : out) {
+    std::vector<std::byte> bytes(device_buffer_bytes(d.nbytes()) + kGuardBytes);
+    backend.download(*d.buffer, bytes);
+    run.outputs.push_back(Tensor::from_bytes(d.dtype, d.shape, {bytes.data(), d.nbytes()}));
+    bool intact = true;
+    for (size_t i = d.nbytes(); i < bytes.size(); ++i) intact = intact && bytes[i] == kFill;
+    run.guards_intact.push_back(intact);
+  }
+  return run;
+}
+
+std::string format_nmse(double v) {
+  std::ostringstream s;
+  s << std::scientific << std::setprecision(2) << v;
+  return s.str();
+}
+
+// Compares one output; returns an empty string when it passes.
+std::string compare_output(const OutputCheck& check, const Tensor& ref, const Tensor& out, double& nmse) {
+  if (ref.dtype() != out.dtype() || ref.shape() != out.shape()) {
+    return "dtype/shape " + std::string(dtype_name(out.dtype())) + shape_to_string(out.shape()) + " vs reference " +
+           std::string(dtype_name(ref.dtype())) + shape_to_string(ref.shape());
+  }
+  if (check.exact) {
+    const auto a = ref.bytes();
+    const auto b = out.bytes();
+    const size_t es = ref.element_size();
+    for (size_t i = 0; i < a.size(); i += es) {
+      if (std::memcmp(a.data() + i, b.data() + i, es) != 0) {
+        return "element " + std::to_string(i / es) + " is " + std::to_string(load_as_float(b.data() + i, out.dtype())) +
+               ", reference " + std::to_string(load_as_float(a.data() + i, ref.dtype()));
+      }
+    }
+    return "";
+  }
+  nmse = normalized_mse(ref, out);
+  if (!std::isfinite(nmse)) return "NaN or infinity in the output";
+  if (nmse > check.nmse_bound) return "NMSE " + format_nmse(nmse) + " > " + format_nmse(check.nmse_bound);
+  return "";
+}
+
+void run_case(const Device& device, const OpDef& op, const OpCase& c, ConformanceResult& result) {
+  ++result.cases;
+  std::string failure;
+  try {
+    const std::vector<Tensor> ref = op.reference(c.inputs, c.params);
+    const GuardedRun run = run_guarded(device, op, c);
+    for (size_t i = 0; i < ref.size() && failure.empty(); ++i) {
+      const OutputCheck& check = op.checks.at(i);
+      result.exact_outputs = result.exact_outputs || check.exact;
+      double nmse = 0.0;
+      failure = compare_output(check, ref[i], run.outputs[i], nmse);
+      if (!run.guards_intact[i] && failure.empty()) failure = "wrote past the end of the output (guard bytes changed)";
+      if (!failure.empty()) failure = "output " + std::to_string(i) + ": " + failure;
+      result.worst_nmse = std::max(result.worst_nmse, std::isfinite(nmse) ? nmse : std::numeric_limits<double>::infinity());
+    }
+  } catch (const std::exception& e) {
+    failure = std::string("error: ") + e.what();
+  }
+  if (!failure.empty()) {
+    ++result.failed;
+    result.failures.push_back("case " + c.label + (c.params.to_string().empty() ? "" : " (" + c.params.to_string() + ")") +
+                              ": " + failure);
+  }
+}
+
+}  // namespace
+
+double normalized_mse(const Tensor& ref, const Tensor& out) {
+  const auto r = ref.to_float_vector();
+  const auto o = out.to_float_vector();
+  double err = 0.0, norm = 0.0;
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (!std::isfinite(o[i])) return std::numeric_limits<double>::infinity();
+    const double d = static_cast<double>(r[i]) - o[i];
+    err += d * d;
+    norm += static_cast<double>(r[i]) * r[i];
+  }
+  return norm > 0 ? err / norm : err;
+}
+
+std::vector<ConformanceResult> run_conformance(const std::vector<Device>& devices, const ConformanceOptions& options) {
+  std::vector<ConformanceResult> results;
+  for (const auto& op : all_ops()) {
+    if (fnmatch(options.op_pattern.c_str(), op.name.c_str(), 0) != 0) continue;
+    const std::vector<OpCase> cases = op.cases();
+    for (const auto& device : devices) {
+      if (device.is_cpu()) continue;
+      ConformanceResult result{op.name, device.info().id()};
+      for (const auto& c : cases) run_case(device, op, c, result);
+      if (options.on_result) options.on_result(result);
+      results.push_back(std::move(result));
+    }
+  }
+  return results;
+}
+
+std::string format_conformance_table(const std::vector<ConformanceResult>& results) {
+  std::ostringstream s;
+  s << std::left << std::setw(24) << "op" << std::setw(12) << "device" << std::right << std::setw(6) << "cases"
+    << std::setw(14) << "worst NMSE" << "  result\n";
+  int failed = 0;
+  for (const auto& r : results) {
+    s << std::left << std::setw(24) << r.op << std::setw(12) << r.device << std::right << std::setw(6) << r.cases
+      << std::setw(14) << (r.exact_outputs && r.worst_nmse == 0 ? std::string("exact") : format_nmse(r.worst_nmse))
+      << "  " << (r.passed() ? "pass" : "FAIL") << "\n";
+    for (const auto& f : r.failures) s << "    " << f << "\n";
+    failed += !r.passed();
+  }
+  s << results.size() - static_cast<size_t>(failed) << " passed, " << failed << " failed\n";
+  return s.str();
+}
+
+}  // namespace pq::rt

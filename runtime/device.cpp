@@ -1,0 +1,150 @@
+#include "runtime/device.h"
+
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#include "runtime/api_backends.h"
+
+namespace pq::rt {
+namespace {
+
+DeviceInfo cpu_info() {
+  DeviceInfo info;
+  info.api = Api::Cpu;
+  info.name = "reference (host C++)";
+  info.device_type = "cpu";
+  info.max_workgroup_size = std::max(1u, std::thread::hardware_concurrency());
+  return info;
+}
+
+using Lister = std::vector<DeviceInfo> (*)();
+
+#ifndef PORTAQUANT_HAVE_OPENCL
+}  // namespace
+std::vector<DeviceInfo> opencl_devices() { throw std::runtime_error("not compiled in (configure with -DPORTAQUANT_OPENCL=ON)"); }
+std::shared_ptr<Backend> open_opencl_device(int) { return nullptr; }
+namespace {
+#endif
+#ifndef PORTAQUANT_HAVE_VULKAN
+}  // namespace
+std::vector<DeviceInfo> vulkan_devices() { throw std::runtime_error("not compiled in (configure with -DPORTAQUANT_VULKAN=ON)"); }
+std::shared_ptr<Backend> open_vulkan_device(int) { return nullptr; }
+namespace {
+#endif
+
+std::vector<DeviceInfo> devices_of(Api api, std::string* reason) {
+  try {
+    return api == Api::OpenCL ? opencl_devices() : vulkan_devices();
+  } catch (const std::exception& e) {
+    if (reason) *reason = std::string(api_name(api)) + ": " + e.what();
+    return {};
+  }
+}
+
+// "Best" device of an API: a discrete GPU, then an integrated one, then anything (CPU devices).
+int best_index(const std::vector<DeviceInfo>& devices) {
+  for (const char* type : {"discrete gpu", "gpu", "integrated gpu"}) {
+    for (const auto& d : devices) {
+      if (d.device_type == type) return d.index;
+    }
+  }
+  return devices.front().index;
+}
+
+}  // namespace
+
+size_t device_buffer_bytes(size_t tensor_bytes) { return std::max<size_t>(4, (tensor_bytes + 3) / 4 * 4); }
+
+DeviceListing list_devices() {
+  DeviceListing listing;
+  listing.devices.push_back(cpu_info());
+  for (Api api : {Api::OpenCL, Api::Vulkan}) {
+    std::string reason;
+    auto devices = devices_of(api, &reason);
+    if (!reason.empty()) listing.unavailable.push_back(reason);
+    else if (devices.empty()) listing.unavailable.push_back(std::string(api_name(api)) + ": no device");
+    listing.devices.insert(listing.devices.end(), devices.begin(), devices.end());
+  }
+  return listing;
+}
+
+Device Device::open(const std::string& spec) {
+  Device device;
+  if (spec == "cpu") {
+    device.info_ = cpu_info();
+    return device;
+  }
+  const auto colon = spec.find(':');
+  const std::string api_text = spec.substr(0, colon);
+  if (api_text != "opencl" && api_text != "vulkan") {
+    throw std::invalid_argument("unknown device '" + spec + "' (use cpu, opencl, opencl:N, vulkan or vulkan:N)");
+  }
+  const Api api = api_text == "opencl" ? Api::OpenCL : Api::Vulkan;
+  std::string reason;
+  const auto devices = devices_of(api, &reason);
+  if (devices.empty()) {
+    throw std::runtime_error("device '" + spec + "' is not available: " + (reason.empty() ? api_text + ": no device" : reason));
+  }
+  int index = 0;
+  if (colon == std::string::npos) {
+    index = best_index(devices);
+  } else {
+    try {
+      index = std::stoi(spec.substr(colon + 1));
+    } catch (const std::exception&) {
+      throw std::invalid_argument("bad device index in '" + spec + "'");
+    }
+    if (index < 0 || index >= static_cast<int>(devices.size())) {
+      throw std::runtime_error("device '" + spec + "' does not exist: " + api_text + " has " +
+                               std::to_string(devices.size()) + " device(s), 0.." + std::to_string(devices.size() - 1));
+    }
+  }
+  device.backend_ = api == Api::OpenCL ? open_opencl_device(index) : open_vulkan_device(index);
+  device.info_ = device.backend_->info();
+  return device;
+}
+
+Device Device::open_default() {
+  const char* env = std::getenv("PORTAQUANT_DEVICE");
+  return open(env && *env ? env : "cpu");
+}
+
+Backend& Device::backend() const {
+  if (!backend_) throw std::logic_error("the cpu device has no kernel backend");
+  return *backend_;
+}
+
+DeviceTensor Device::upload(const Tensor& t) const {
+  const Tensor c = t.contiguous();
+  DeviceTensor d{backend().allocate(device_buffer_bytes(c.nbytes())), c.dtype(), c.shape()};
+  if (c.nbytes()) backend().upload(*d.buffer, c.bytes());
+  return d;
+}
+
+Tensor Device::download(const DeviceTensor& t) const {
+  Tensor out = Tensor::zeros(t.dtype, t.shape);
+  if (out.nbytes()) backend().download(*t.buffer, {out.raw_data(), out.nbytes()});
+  return out;
+}
+
+std::vector<Tensor> Device::run(const OpDef& op, const std::vector<Tensor>& inputs, const OpParams& params) const {
+  std::vector<TensorSpec> specs;
+  for (const auto& t : inputs) specs.push_back({t.dtype(), t.shape()});
+  const std::vector<TensorSpec> out_specs = op.infer(specs, params);
+  if (is_cpu()) return op.reference(inputs, params);
+  std::vector<DeviceTensor> in, out;
+  for (const auto& t : inputs) in.push_back(upload(t));
+  for (const auto& s : out_specs) {
+    const size_t bytes = static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype);
+    out.push_back({backend().allocate(device_buffer_bytes(bytes)), s.dtype, s.shape});
+  }
+  EncodeContext ctx(backend());
+  op.encode(ctx, in, out, params);
+  backend().synchronize();
+  std::vector<Tensor> results;
+  for (const auto& d : out) results.push_back(download(d));
+  return results;
+}
+
+}  // namespace pq::rt

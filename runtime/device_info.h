@@ -1,0 +1,35 @@
+// What a device is and can do, as `portaquant devices` prints it. Filled by each backend's
+// probe; nothing here requires a feature, it only reports one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace pq::rt {
+
+enum class Api : uint8_t { Cpu, OpenCL, Vulkan };
+
+std::string_view api_name(Api api);  // "cpu", "opencl", "vulkan"
+
+struct DeviceInfo {
+  Api api = Api::Cpu;
+  int index = 0;                  // N in "opencl:N"
+  std::string name;
+  std::string vendor;
+  std::string device_type;        // "cpu", "gpu", "integrated gpu", ...
+  std::string api_version;
+  std::string driver_version;
+  uint64_t memory_bytes = 0;
+  uint64_t max_buffer_bytes = 0;  // largest single allocation / storage-buffer range
+  bool fp16_storage = false;
+  bool fp16_arithmetic = false;
+  bool int8_storage = false;
+  bool integer_dot_product = false;
+  uint32_t subgroup_size = 0;     // 0 = none / unknown
+  uint32_t max_workgroup_size = 0;
+  uint64_t shared_memory_bytes = 0;
+
+  std::string id() const;         // "cpu", "opencl:0", "vulkan:1"
+};
+
+}  // namespace pq::rt

@@ -1,0 +1,45 @@
+// A recorded plan on OpenCL: the launches captured while Backend::record's body ran, each with
+// a kernel object of its own whose arguments were set once, plus calls into libraries (CLBlast)
+// that are simply made again. Replay only enqueues.
+#pragma once
+
+#include <CL/cl.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "runtime/backend.h"
+#include "runtime/opencl/cl_handle.h"
+#include "runtime/opencl/kernel_dispatch.h"
+#include "runtime/opencl/opencl_context.h"
+
+namespace pq::rt::opencl {
+
+struct RecordedKernel {
+  std::string name;
+  KernelHandle kernel;  // arguments already set
+  NDRange range;
+};
+
+struct RecordedCall {
+  std::string label;                               // "clblast sgemm m=7 n=13 k=19", for errors
+  std::function<void(cl_command_queue)> enqueue;   // throws on failure
+};
+
+using RecordedStep = std::variant<RecordedKernel, RecordedCall>;
+
+class OpenCLRecordedPlan final : public RecordedPlan {
+ public:
+  OpenCLRecordedPlan(std::shared_ptr<const OpenCLContext> device, std::vector<RecordedStep> steps);
+  void replay() override;
+  size_t launch_count() const override { return steps_.size(); }
+
+ private:
+  std::shared_ptr<const OpenCLContext> device_;  // keeps the queue alive as long as the plan
+  std::vector<RecordedStep> steps_;
+};
+
+}  // namespace pq::rt::opencl
