@@ -6,7 +6,7 @@ JOBS ?= 2
 WERROR ?= OFF
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build bench fuzz fixtures fixtures-check clean
+.PHONY: demo test deps build bench fuzz fixtures fixtures-check clean conformance vulkan-validation
 
 demo: build
 	rm -rf $(BUILD)/demo && mkdir -p $(BUILD)/demo
@@ -15,6 +15,17 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Every op on every OpenCL and Vulkan device against the CPU reference, as a table.
+conformance: build
+	$(BUILD)/cli/portaquant conformance
+
+# The conformance suite on Vulkan under VK_LAYER_KHRONOS_validation: any message fails.
+vulkan-validation: build
+	PORTAQUANT_VULKAN_VALIDATION=1 $(BUILD)/cli/portaquant conformance --device vulkan 2> $(BUILD)/vulkan-validation.log
+	@count=$$(grep -c "vulkan validation:" $(BUILD)/vulkan-validation.log || true); \
+	echo "vulkan-validation: $$count validation-layer messages over the conformance suite"; \
+	if [ "$$count" != "0" ]; then grep "vulkan validation:" $(BUILD)/vulkan-validation.log | head -20; exit 1; fi
 
 deps:
 	./scripts/install-deps.sh

@@ -36,3 +36,13 @@ __kernel void unary_f32(__global const float* x, __global float* out, const unar
   }
   out[i] = r;
 }
+
+typedef struct {
+  uint words;  // 32-bit words to copy (device buffers are whole words)
+} copy_params;
+
+// Copies whole 32-bit words: any dtype, and the memory-bandwidth probe of `portaquant bench`.
+__kernel void copy_words(__global const uint* in, __global uint* out, const copy_params p) {
+  const uint i = flat_id();
+  if (i < p.words) out[i] = in[i];
+}

@@ -5,6 +5,7 @@
 #include <exception>
 #include <iostream>
 
+#include "cli/bench_command.h"
 #include "cli/device_commands.h"
 #include "cli/inspect_command.h"
 #include "cli/quantize_command.h"
@@ -44,6 +45,15 @@ void add_conformance(CLI::App& app, pq::cli::ConformanceArgs& args, int& exit_co
   cmd->callback([&args, &exit_code] { exit_code = pq::cli::run_conformance_command(args, std::cout); });
 }
 
+void add_bench(CLI::App& app, pq::cli::BenchArgs& args) {
+  auto* cmd = app.add_subcommand("bench", "Copy bandwidth, quantized and float GEMV/GEMM, W8A8 GEMM per device");
+  cmd->add_option("--device", args.devices, "device to measure (repeatable; default: every OpenCL and Vulkan device)");
+  cmd->add_option("--case", args.case_pattern, "shell pattern over case names")->capture_default_str();
+  cmd->add_option("--json", args.json_path, "also write the results as JSON to this file");
+  cmd->add_flag("--quick", args.quick, "smaller shapes (m=k=1024, GEMM n=64) instead of m=4096 k=14336 n=512");
+  cmd->callback([&args] { pq::cli::run_bench(args); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,11 +63,13 @@ int main(int argc, char** argv) {
   std::string inspect_path;
   pq::cli::QuantizeArgs quantize_args;
   pq::cli::ConformanceArgs conformance_args;
+  pq::cli::BenchArgs bench_args;
   int exit_code = 0;
   add_inspect(app, inspect_path);
   add_quantize(app, quantize_args);
   add_devices(app);
   add_conformance(app, conformance_args, exit_code);
+  add_bench(app, bench_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

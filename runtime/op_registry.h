@@ -50,6 +50,8 @@ class EncodeContext {
   explicit EncodeContext(Backend& backend) : backend_(backend) {}
   const DeviceInfo& device() const { return backend_.info(); }
   void launch(const KernelLaunch& launch) { backend_.launch(launch); }
+  // For work a backend offers beyond kernel launches (e.g. opencl_sgemm through CLBlast).
+  Backend& backend() { return backend_; }
   // Scratch memory that lives as long as the op's launches need it (until the next sync).
   DeviceBuffer* scratch(size_t bytes);
 

@@ -2,6 +2,7 @@
 // Elementwise ops on float32; the mirror of cl/elementwise.cl (same bindings and parameters).
 //! variant binary_f32 -DBINARY
 //! variant unary_f32 -DUNARY
+//! variant copy_words -DCOPY
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -41,5 +42,17 @@ void main() {
     r = 0.5 * v * (1.0 + tanh(clamp(0.79788456080286536 * (v + 0.044715 * v * v * v), -15.0, 15.0)));
   }
   result[i] = r;
+}
+#endif
+
+#ifdef COPY
+// Copies whole 32-bit words: any dtype, and the memory-bandwidth probe of `portaquant bench`.
+layout(std430, binding = 0) readonly buffer In { uint words_in[]; };
+layout(std430, binding = 1) writeonly buffer Out { uint words_out[]; };
+layout(push_constant) uniform Params { uint words; } p;
+
+void main() {
+  const uint i = flat_id();
+  if (i < p.words) words_out[i] = words_in[i];
 }
 #endif

@@ -74,7 +74,7 @@ bool opencl_sgemm(Backend& backend, bool transpose_b, size_t m, size_t n, size_t
   const GemmCall call{transpose_b, m, n, k,
                       opencl->memory_of(a, "sgemm A"), opencl->memory_of(b, "sgemm B"), opencl->memory_of(c, "sgemm C"),
                       a_offset_elems, lda, b_offset, ldb, c_offset, ldc};
-  opencl->enqueue_or_record(label_of(call), [call, device = opencl->device_name()](cl_command_queue queue) {
+  opencl->enqueue_or_record([call, device = opencl->device_name()](cl_command_queue queue) {
     run_gemm(call, queue, device);
   });
   return true;

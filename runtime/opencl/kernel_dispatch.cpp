@@ -19,11 +19,15 @@ std::string dims(const std::array<size_t, 3>& v) {
 
 std::string NDRange::describe() const { return "global " + dims(global) + ", local " + dims(local); }
 
-NDRange nd_range_of(const KernelLaunch& launch) {
+NDRange nd_range_of(const KernelSite& site, const KernelLaunch& launch) {
   NDRange range;
   for (size_t i = 0; i < 3; ++i) {
     range.local[i] = launch.local[i];
     range.global[i] = static_cast<size_t>(launch.groups[i]) * launch.local[i];
+  }
+  if (launch.local[0] == 0 || launch.local[1] == 0 || launch.local[2] == 0) {
+    throw std::invalid_argument("opencl: kernel '" + site.kernel + "' on " + site.device +
+                                " was launched with a zero workgroup size (" + range.describe() + ")");
   }
   return range;
 }
@@ -49,7 +53,7 @@ void set_kernel_arguments(const KernelSite& site, cl_kernel kernel, cl_uint argu
 }
 
 void enqueue_kernel(const KernelSite& site, cl_command_queue queue, cl_kernel kernel, const NDRange& range) {
-  if (range.empty()) return;  // no work-items: OpenCL 1.2 rejects a zero size, and there is nothing to do
+  if (range.empty()) return;  // zero groups: no work-items, which OpenCL 1.2 would reject as a size
   const cl_int status =
       clEnqueueNDRangeKernel(queue, kernel, 3, nullptr, range.global.data(), range.local.data(), 0, nullptr, nullptr);
   if (status != CL_SUCCESS) fail(site, status, "enqueueing (" + range.describe() + ")");

@@ -22,13 +22,15 @@ struct NDRange {
   std::string describe() const;  // "global 1024x1x1, local 256x1x1"
 };
 
-NDRange nd_range_of(const KernelLaunch& launch);
-
 // Where a kernel call is made, for error messages.
 struct KernelSite {
   const std::string& device;
   const std::string& kernel;
 };
+
+// global = groups × local. Throws std::invalid_argument for a zero workgroup size; zero groups
+// is an empty range, which enqueue_kernel skips.
+NDRange nd_range_of(const KernelSite& site, const KernelLaunch& launch);
 
 // Arguments 0..n-1 are the buffers; the params block, when not empty, is argument n, by value.
 // Throws when the kernel takes a different number of arguments.

@@ -66,22 +66,24 @@ void OpenCLBackend::launch(const KernelLaunch& launch) {
     record_launch(launch, std::move(buffers));
     return;
   }
-  const CachedKernel& kernel = programs_.shared_kernel(launch.kernel);
   const KernelSite site{device_name(), launch.kernel};
+  const NDRange range = nd_range_of(site, launch);
+  const CachedKernel& kernel = programs_.shared_kernel(launch.kernel);
   set_kernel_arguments(site, kernel.kernel.get(), kernel.argument_count, buffers, launch.params);
-  enqueue_kernel(site, device_->queue.get(), kernel.kernel.get(), nd_range_of(launch));
+  enqueue_kernel(site, device_->queue.get(), kernel.kernel.get(), range);
 }
 
 void OpenCLBackend::record_launch(const KernelLaunch& launch, std::vector<cl_mem> buffers) {
+  const KernelSite site{device_name(), launch.kernel};
+  const NDRange range = nd_range_of(site, launch);
   CachedKernel kernel = programs_.new_kernel(launch.kernel);
-  set_kernel_arguments({device_name(), launch.kernel}, kernel.kernel.get(), kernel.argument_count, buffers,
-                       launch.params);
-  recording_->push_back(RecordedKernel{launch.kernel, std::move(kernel.kernel), nd_range_of(launch)});
+  set_kernel_arguments(site, kernel.kernel.get(), kernel.argument_count, buffers, launch.params);
+  recording_->push_back(RecordedKernel{launch.kernel, std::move(kernel.kernel), range});
 }
 
-void OpenCLBackend::enqueue_or_record(std::string label, std::function<void(cl_command_queue)> enqueue) {
+void OpenCLBackend::enqueue_or_record(std::function<void(cl_command_queue)> enqueue) {
   if (recording_) {
-    recording_->push_back(RecordedCall{std::move(label), std::move(enqueue)});
+    recording_->push_back(RecordedCall{std::move(enqueue)});
   } else {
     enqueue(device_->queue.get());
   }

@@ -1,5 +1,6 @@
-// What the OpenCL backend offers beyond the Backend interface. Free of OpenCL types, so that
-// runtime/ops and the tests can include it whether or not the backend is compiled in.
+// What the OpenCL backend offers beyond the Backend interface. Free of OpenCL types, and usable
+// whether or not the backend is compiled in (without it, the functions are inert stubs), so
+// runtime/ops can call opencl_sgemm unconditionally.
 #pragma once
 
 #include <cstddef>
@@ -14,13 +15,16 @@ struct OpenCLProgramStats {
   int cache_hits = 0;
   int source_builds = 0;
 };
-OpenCLProgramStats opencl_program_stats();
 
 // Process-wide counts of device buffers: created with clCreateBuffer, and served from a pool.
 struct OpenCLBufferStats {
   int64_t buffers_created = 0;
   int64_t buffers_reused = 0;
 };
+
+#ifdef PORTAQUANT_HAVE_OPENCL
+
+OpenCLProgramStats opencl_program_stats();
 OpenCLBufferStats opencl_buffer_stats();
 
 // C = A · op(B) in float32, row-major, with CLBlast: A is m×k (row stride lda), B is k×n
@@ -30,5 +34,16 @@ OpenCLBufferStats opencl_buffer_stats();
 bool opencl_sgemm(Backend& backend, bool transpose_b, size_t m, size_t n, size_t k, const DeviceBuffer& a,
                   size_t a_offset_elems, size_t lda, const DeviceBuffer& b, size_t b_offset, size_t ldb, DeviceBuffer& c,
                   size_t c_offset, size_t ldc);
+
+#else  // built without OpenCL: nothing was built or allocated, and no backend is an OpenCL one
+
+inline OpenCLProgramStats opencl_program_stats() { return {}; }
+inline OpenCLBufferStats opencl_buffer_stats() { return {}; }
+inline bool opencl_sgemm(Backend&, bool, size_t, size_t, size_t, const DeviceBuffer&, size_t, size_t,
+                         const DeviceBuffer&, size_t, size_t, DeviceBuffer&, size_t, size_t) {
+  return false;
+}
+
+#endif
 
 }  // namespace pq::rt

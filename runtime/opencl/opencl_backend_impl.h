@@ -34,7 +34,7 @@ class OpenCLBackend final : public Backend {
 
   // Runs `enqueue` on the queue now, or keeps it for the plan being recorded. For work done by
   // libraries on our queue (CLBlast), which cannot be captured as a kernel with fixed arguments.
-  void enqueue_or_record(std::string label, std::function<void(cl_command_queue)> enqueue);
+  void enqueue_or_record(std::function<void(cl_command_queue)> enqueue);
 
   // The memory behind a buffer of this device; throws for a buffer of another device.
   cl_mem memory_of(const DeviceBuffer& buffer, const char* role) const;

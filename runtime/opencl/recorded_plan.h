@@ -25,8 +25,7 @@ struct RecordedKernel {
 };
 
 struct RecordedCall {
-  std::string label;                               // "clblast sgemm m=7 n=13 k=19", for errors
-  std::function<void(cl_command_queue)> enqueue;   // throws on failure
+  std::function<void(cl_command_queue)> enqueue;  // throws, naming what it does, on failure
 };
 
 using RecordedStep = std::variant<RecordedKernel, RecordedCall>;

@@ -1,4 +1,4 @@
-// add, mul (with trailing-dims broadcast of b, as a bias), relu, silu, gelu (erf and tanh).
+// add, mul (with trailing-dims broadcast of b, as a bias), relu, silu, gelu (erf and tanh), copy.
 #include <cmath>
 
 #include "runtime/ops/op_families.h"
@@ -99,6 +99,40 @@ OpDef unary_op(const std::string& name, UnaryOp op) {
   return def;
 }
 
+struct CopyParams {
+  uint32_t words;
+};
+
+// A copy of any tensor; the kernel moves whole words, which the byte-exact check and the
+// guard bytes keep honest for tensors whose size is not a multiple of 4.
+OpDef copy_op() {
+  OpDef def;
+  def.name = "copy";
+  def.summary = "copy(x): any dtype, byte for byte";
+  def.infer = [](const std::vector<TensorSpec>& in, const OpParams&) {
+    if (in.size() != 1) op_error("copy", "expects 1 input, got " + std::to_string(in.size()));
+    if (shape_numel(in[0].shape) * dtype_size(in[0].dtype) % 4 != 0) {
+      op_error("copy", "copies whole 32-bit words; " + describe(in) + " is not a multiple of 4 bytes");
+    }
+    return std::vector<TensorSpec>{in[0]};
+  };
+  def.reference = [](const std::vector<Tensor>& in, const OpParams&) { return std::vector<Tensor>{in[0].clone()}; };
+  def.encode = [](EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, const OpParams&) {
+    const auto words = static_cast<uint32_t>(out[0].nbytes() / 4);
+    KernelLaunch launch = grid_1d("copy_words", words);
+    launch.buffers = {in[0].buffer.get(), out[0].buffer.get()};
+    launch.set_params(CopyParams{words});
+    ctx.launch(launch);
+  };
+  def.cases = [] {
+    return std::vector<OpCase>{{"f32[7]", {random_tensor(DType::F32, {7}, 7)}, {}},
+                                {"u8[4,257]", {random_tensor(DType::U8, {4, 257}, 8, 0.0f, 255.0f)}, {}},
+                                {"f32[65537]", {random_tensor(DType::F32, {65537}, 9)}, {}}};
+  };
+  def.checks = {OutputCheck{.exact = true}};
+  return def;
+}
+
 }  // namespace
 
 void add_elementwise_ops(std::vector<OpDef>& ops) {
@@ -108,6 +142,7 @@ void add_elementwise_ops(std::vector<OpDef>& ops) {
   ops.push_back(unary_op("silu", UnaryOp::Silu));
   ops.push_back(unary_op("gelu_erf", UnaryOp::GeluErf));
   ops.push_back(unary_op("gelu_tanh", UnaryOp::GeluTanh));
+  ops.push_back(copy_op());
 }
 
 }  // namespace pq::rt

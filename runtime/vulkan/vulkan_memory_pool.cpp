@@ -148,12 +148,13 @@ std::shared_ptr<VulkanBuffer> VulkanMemoryPool::allocate(size_t bytes) {
 }
 
 VulkanBuffer::Placement VulkanMemoryPool::place(const VkMemoryRequirements& requirements) {
-  if (requirements.size > block_bytes_) {
+  auto dedicated_placement = [&] {
     Block* block = create_block(requirements.size, /*dedicated=*/true);
     block->free_ranges.clear();
     block->used = requirements.size;
-    return {block, 0, requirements.size};
-  }
+    return VulkanBuffer::Placement{block, 0, requirements.size};
+  };
+  if (requirements.size > block_bytes_) return dedicated_placement();
   for (auto& candidate : blocks_) {
     if (candidate->dedicated) continue;
     if (auto offset = take_range(candidate->free_ranges, requirements.size, requirements.alignment)) {
@@ -161,7 +162,12 @@ VulkanBuffer::Placement VulkanMemoryPool::place(const VkMemoryRequirements& requ
       return {candidate.get(), *offset, requirements.size};
     }
   }
-  Block* block = create_block(block_bytes_, /*dedicated=*/false);
+  Block* block = nullptr;
+  try {
+    block = create_block(block_bytes_, /*dedicated=*/false);
+  } catch (const std::runtime_error&) {
+    return dedicated_placement();  // memory is nearly full: a whole new block may not fit, the request may
+  }
   const auto offset = take_range(block->free_ranges, requirements.size, requirements.alignment);
   block->used += requirements.size;
   return {block, *offset, requirements.size};

@@ -1,0 +1,130 @@
+// Attention pieces on float32 (runtime/ops/nn_attention.cpp): rope and sdpa.
+
+// sin and cos of a float32 angle, to a few ulp for |a| < 2^17 * pi/2 (positions of 128k-token
+// contexts), on any device: the quadrant reduction a = k * pi/2 + r subtracts pi/2 in four parts,
+// the first three short enough (<= 7 significant bits) that k * part is exact for k < 2^17; then
+// Cephes' minimax polynomials on |r| <= pi/4. (Built-in sin/cos lose the reduction's accuracy on
+// some devices, and GLSL only promises 2^-11 absolute error inside [-pi, pi].)
+inline float2 accurate_sincos(float a) {
+  const float k = rint(a * 0.63661977236758134f);
+  float r = a - k * 1.5625f;
+  r = r - k * 0.0081787109375f;
+  r = r - k * 0.00011730194091796875f;
+  r = r - k * 3.1391647326017846e-07f;
+  const float z = r * r;
+  const float s = r + r * z * ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f);
+  const float c = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z - 0.5f * z + 1.0f;
+  const int q = ((int)k) & 3;  // two's complement: also right for negative k
+  const float sin_a = q == 0 ? s : q == 1 ? c : q == 2 ? -s : -c;
+  const float cos_a = q == 0 ? c : q == 1 ? -s : q == 2 ? -c : s;
+  return (float2)(sin_a, cos_a);
+}
+
+typedef struct {
+  uint rows;          // seq * heads
+  uint heads, head_dim;
+  uint half_dim;      // rotary_dim / 2
+  uint has_inv_freq;  // 1: inv_freq[half] is bound; 0: 2^(-(2i / rotary_dim) * log2(theta))
+  float log2_theta;
+} rope_params;
+
+// One work-item per rotated pair (i, i + half), or per pass-through dim (from rotary_dim on):
+// head_dim - half items a row.
+__kernel void rope_f32(__global const float* x, __global const int* positions, __global const float* inv_freq,
+                       __global float* out, const rope_params p) {
+  const uint id = flat_id();
+  const uint per_row = p.head_dim - p.half_dim;
+  if (id >= p.rows * per_row) return;
+  const uint row = id / per_row, t = id - row * per_row;
+  const uint base = row * p.head_dim;
+  if (t >= p.half_dim) {
+    out[base + t + p.half_dim] = x[base + t + p.half_dim];
+    return;
+  }
+  const float inv = p.has_inv_freq ? inv_freq[t] : exp2(-((float)(2 * t) / (float)(2 * p.half_dim)) * p.log2_theta);
+  // The angle is the float32 product pos * inv_freq, rounded, as on the host: fusing it into the
+  // range reduction's first multiply-add would skip that rounding (0.004 rad at angle 1e5).
+  float angle;
+  {
+#pragma OPENCL FP_CONTRACT OFF
+    angle = (float)positions[row / p.heads] * inv;
+  }
+  const float2 sc = accurate_sincos(angle);
+  const float a = x[base + t], b = x[base + t + p.half_dim];
+  out[base + t] = a * sc.y - b * sc.x;
+  out[base + t + p.half_dim] = b * sc.y + a * sc.x;
+}
+
+// sdpa: one workgroup of SDPA_LOCAL work-items per (head, query row). Keys go in chunks of up
+// to SDPA_CHUNK whose scores (dot products over d, one key per work-item at a time) sit in local
+// memory; across chunks an online softmax rescales the running max m, sum l and accumulators
+// by exp(m_old - m_new). So sk is unbounded, and a row of up to SDPA_CHUNK keys costs three
+// workgroup reductions. Work-item t accumulates output dims t, t + SDPA_LOCAL, ...
+// (dv <= SDPA_MAX_D). Local memory: 5.3 KB.
+#define SDPA_LOCAL 64
+#define SDPA_CHUNK 1024
+#define SDPA_MAX_D 256
+#define SDPA_ACC (SDPA_MAX_D / SDPA_LOCAL)
+// Below any score, yet exp(SDPA_NO_SCORE - finite) is 0 with no inf - inf = NaN.
+#define SDPA_NO_SCORE -3.0e38f
+
+typedef struct {
+  uint heads, kv_heads, sq, sk, d, dv;
+  uint causal;  // key j of query i is masked when j > i + (sk - sq)
+  float scale;
+} sdpa_params;
+
+__kernel void sdpa_f32(__global const float* q, __global const float* k, __global const float* v, __global float* out,
+                       const sdpa_params p) {
+  __local float q_row[SDPA_MAX_D];
+  __local float scores[SDPA_CHUNK];
+  __local float scratch[SDPA_LOCAL];
+  const uint row = flat_group_id();
+  if (row >= p.heads * p.sq) return;
+  const uint lid = get_local_id(0);
+  const uint i = row % p.sq;
+  const uint kv = (row / p.sq) / (p.heads / p.kv_heads);
+  __global const float* kh = k + kv * p.sk * p.d;
+  __global const float* vh = v + kv * p.sk * p.dv;
+  for (uint c = lid; c < p.d; c += SDPA_LOCAL) q_row[c] = q[row * p.d + c];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  const uint limit = p.causal ? min(p.sk, i + (p.sk - p.sq) + 1) : p.sk;
+  float m = SDPA_NO_SCORE, l = 0.0f;
+  float acc[SDPA_ACC];
+  for (uint r = 0; r < SDPA_ACC; ++r) acc[r] = 0.0f;
+  for (uint j0 = 0; j0 < limit; j0 += SDPA_CHUNK) {
+    const uint count = min((uint)SDPA_CHUNK, limit - j0);
+    float chunk_max = SDPA_NO_SCORE;
+    for (uint jj = lid; jj < count; jj += SDPA_LOCAL) {
+      __global const float* kr = kh + (j0 + jj) * p.d;
+      float dot = 0.0f;
+      for (uint c = 0; c < p.d; ++c) dot += q_row[c] * kr[c];
+      scores[jj] = dot * p.scale;
+      chunk_max = fmax(chunk_max, dot * p.scale);
+    }
+    const float m_new = fmax(m, workgroup_reduce(scratch, chunk_max, 1));
+    float chunk_sum = 0.0f;
+    for (uint jj = lid; jj < count; jj += SDPA_LOCAL) {  // each work-item rewrites its own scores
+      const float e = exp(scores[jj] - m_new);
+      scores[jj] = e;
+      chunk_sum += e;
+    }
+    const float alpha = exp(m - m_new);
+    l = l * alpha + workgroup_reduce(scratch, chunk_sum, 0);  // its barriers publish scores[]
+    m = m_new;
+    for (uint r = 0; r < SDPA_ACC; ++r) acc[r] *= alpha;
+    for (uint jj = 0; jj < count; ++jj) {
+      const float w = scores[jj];
+      __global const float* vr = vh + (j0 + jj) * p.dv;
+      for (uint r = 0; r < SDPA_ACC; ++r) {
+        const uint c = lid + r * SDPA_LOCAL;
+        if (c < p.dv) acc[r] += w * vr[c];
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);  // everyone has read scores[] before the next chunk rewrites it
+  }
+  for (uint r = 0; r < SDPA_ACC; ++r) {
+    const uint c = lid + r * SDPA_LOCAL;
+    if (c < p.dv) out[row * p.dv + c] = acc[r] / l;
+  }
+}

@@ -1,0 +1,278 @@
+// Linear layers and matmuls: y[b][n, m] = x_scale · row_scale[m] · (x[b][n, k] · W[b][m, k]ᵀ) + bias[m].
+// Quantized weights are decoded in the kernel, never materialized as floats. The element
+// formats of x, W and the scales are parameters (a switch per load), so the whole family is
+// four kernels: GEMV (n ≤ 8) and tiled GEMM, each with float or int32 accumulation. Everything
+// here mirrors shaders/linear.comp and runtime/ops/linear_common.h (formats, parameters, tiles).
+// Names carry a linear_/LIN_ prefix: every program is compiled after the shared common*.cl.
+
+// Element formats (ElemFormat in runtime/ops/linear_common.h).
+#define LIN_FMT_F32 0u
+#define LIN_FMT_F16 1u
+#define LIN_FMT_BF16 2u
+#define LIN_FMT_I8 3u
+#define LIN_FMT_E4M3FN 4u
+#define LIN_FMT_E4M3FNUZ 5u
+#define LIN_FMT_E5M2 6u
+#define LIN_FMT_U4 7u
+#define LIN_FMT_U2 8u
+
+// Workgroup shapes (runtime/ops/linear_common.cpp launches them).
+#define LIN_GEMV_LOCAL 64  // work-items per output column
+#define LIN_GEMV_MAX_N 8   // rows of x served by the GEMV kernels
+#define LIN_GEMM_TILE 32   // output tile: LIN_GEMM_TILE rows of x × LIN_GEMM_TILE rows of W
+#define LIN_GEMM_TK 16     // k-slice staged in local memory per step
+#define LIN_GEMM_LOCAL 64  // 8 × 8 work-items, each computing 4 × 4 outputs strided by 8
+#define LIN_GEMM_SIDE 8
+
+typedef struct {
+  uint n, m, k;
+  uint x_format;
+  float x_scale;
+  uint w_format;
+  uint scale_format;
+  uint group_size;
+  uint packed_rows;
+  uint w_row_stride, w_col_stride;
+  uint has_bias;
+  uint x_batch_stride, w_batch_stride, y_batch_stride;
+  uint raw_int;
+} linear_params;
+
+// ---- decoding ---------------------------------------------------------------------------------
+
+// float8 code → float, bit-exact (host/float_format.h): E4M3FN bias 7, NaN = S.1111.111;
+// E4M3FNUZ bias 8, NaN = 0x80, no infinity or -0; E5M2 bias 15 with IEEE infinities and NaNs.
+inline float linear_decode_f8(uint fmt, uint b) {
+  const uint mbits = fmt == LIN_FMT_E5M2 ? 2u : 3u;
+  const uint bias = fmt == LIN_FMT_E5M2 ? 15u : (fmt == LIN_FMT_E4M3FNUZ ? 8u : 7u);
+  const uint magnitude = b & 0x7Fu;
+  const uint e = magnitude >> mbits;
+  const uint mt = b & ((1u << mbits) - 1u);
+  if ((fmt == LIN_FMT_E4M3FNUZ && b == 0x80u) || (fmt == LIN_FMT_E4M3FN && magnitude == 0x7Fu)) return NAN;
+  if (fmt == LIN_FMT_E5M2 && e == 31u) return mt != 0u ? NAN : ((b & 0x80u) ? -INFINITY : INFINITY);
+  // Subnormals: mt · 2^(1 - bias - mbits), a product of exact powers of two.
+  const float value = e == 0u ? (float)mt * as_float((128u - bias - mbits) << 23)
+                              : as_float(((e + 127u - bias) << 23) | (mt << (23u - mbits)));
+  return (b & 0x80u) ? -value : value;
+}
+
+// Element i of a buffer holding `fmt` (float, 16-bit float, or an 8-bit code, unscaled).
+inline float linear_load(__global const uchar* buf, uint fmt, uint i) {
+  switch (fmt) {
+    case LIN_FMT_F32: return ((__global const float*)buf)[i];
+    case LIN_FMT_F16: return vload_half(i, (__global const half*)buf);
+    case LIN_FMT_BF16: return load_bf16((__global const ushort*)buf, i);
+    case LIN_FMT_I8: return (float)(char)buf[i];
+    default: return linear_decode_f8(fmt, buf[i]);
+  }
+}
+
+// W[row, col] as the kernels multiply it: 8-bit codes unscaled (linear_row_scale() applies the per-row
+// scale to the finished dot product), sub-byte codes dequantized with their group's scale and
+// shift (quanto's planar packing: group g's codes sit in packed row g mod R at bit plane g / R),
+// float weights through their strides.
+inline float linear_load_weight(__global const uchar* w, __global const uchar* scale, __global const uchar* shift,
+                         const linear_params* p, uint w_base, uint row, uint col) {
+  if (p->w_format == LIN_FMT_U4 || p->w_format == LIN_FMT_U2) {
+    const uint bits = p->w_format == LIN_FMT_U4 ? 4u : 2u;
+    const uint group_in_row = col / p->group_size;
+    const uint g = row * (p->k / p->group_size) + group_in_row;
+    const uint plane = g / p->packed_rows;
+    const uint byte = w[(g - plane * p->packed_rows) * p->group_size + (col - group_in_row * p->group_size)];
+    const uint q = (byte >> (bits * plane)) & ((1u << bits) - 1u);
+    return linear_load(scale, p->scale_format, g) * (float)q - linear_load(shift, p->scale_format, g);
+  }
+  if (p->w_format == LIN_FMT_F32) {
+    return ((__global const float*)w)[w_base + row * p->w_row_stride + col * p->w_col_stride];
+  }
+  return linear_load(w, p->w_format, row * p->k + col);
+}
+
+inline float linear_row_scale(__global const uchar* scale, const linear_params* p, uint row) {
+  const bool per_row = p->w_format >= LIN_FMT_I8 && p->w_format <= LIN_FMT_E5M2;
+  return per_row ? linear_load(scale, p->scale_format, row) : 1.0f;
+}
+
+inline float linear_finish(float acc, __global const uchar* scale, __global const float* bias, const linear_params* p, uint col) {
+  const float v = acc * (p->x_scale * linear_row_scale(scale, p, col));
+  return p->has_bias ? v + bias[col] : v;
+}
+
+// Integer kernels: y = float32 result, or the raw accumulator when raw_int is set.
+inline void linear_store_int(__global float* y, uint i, int acc, __global const uchar* scale, __global const float* bias,
+                             const linear_params* p, uint col) {
+  if (p->raw_int) {
+    ((__global int*)y)[i] = acc;
+  } else {
+    y[i] = linear_finish((float)acc, scale, bias, p, col);
+  }
+}
+
+// ---- GEMV: one workgroup per output column, every x row reuses each decoded weight -----------
+
+__kernel void linear_gemv(
+    __global const uchar* x, __global const uchar* w, __global const uchar* scale, __global const uchar* shift,
+    __global const float* bias, __global float* y, const linear_params p) {
+  __local float partial[LIN_GEMV_MAX_N][LIN_GEMV_LOCAL];
+  const uint col = flat_group_id();  // one output column per workgroup, wrapped past 65535
+  const uint lid = get_local_id(0);
+  // A uniform exit: the whole workgroup shares `col`, so no work-item misses a barrier.
+  if (col >= p.m) return;
+  float acc[LIN_GEMV_MAX_N];
+  for (uint j = 0; j < LIN_GEMV_MAX_N; ++j) acc[j] = 0.0f;
+  for (uint c = lid; c < p.k; c += LIN_GEMV_LOCAL) {
+    const float wv = linear_load_weight(w, scale, shift, &p, 0u, col, c);
+    for (uint j = 0; j < LIN_GEMV_MAX_N; ++j) {
+      if (j < p.n) acc[j] += wv * linear_load(x, p.x_format, j * p.k + c);
+    }
+  }
+  for (uint j = 0; j < LIN_GEMV_MAX_N; ++j) partial[j][lid] = acc[j];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint s = LIN_GEMV_LOCAL / 2; s > 0; s >>= 1) {
+    if (lid < s) {
+      for (uint j = 0; j < LIN_GEMV_MAX_N; ++j) partial[j][lid] += partial[j][lid + s];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid < p.n) y[lid * p.m + col] = linear_finish(partial[lid][0], scale, bias, &p, col);
+}
+
+__kernel void linear_gemv_i8(
+    __global const char* x, __global const char* w, __global const uchar* scale, __global const uchar* shift,
+    __global const float* bias, __global float* y, const linear_params p) {
+  __local int partial[LIN_GEMV_MAX_N][LIN_GEMV_LOCAL];
+  (void)shift;
+  const uint col = flat_group_id();
+  const uint lid = get_local_id(0);
+  if (col >= p.m) return;  // uniform, as in linear_gemv
+  int acc[LIN_GEMV_MAX_N];
+  for (uint j = 0; j < LIN_GEMV_MAX_N; ++j) acc[j] = 0;
+  for (uint c = lid; c < p.k; c += LIN_GEMV_LOCAL) {
+    const int wv = w[col * p.k + c];
+    for (uint j = 0; j < LIN_GEMV_MAX_N; ++j) {
+      if (j < p.n) acc[j] += wv * x[j * p.k + c];
+    }
+  }
+  for (uint j = 0; j < LIN_GEMV_MAX_N; ++j) partial[j][lid] = acc[j];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint s = LIN_GEMV_LOCAL / 2; s > 0; s >>= 1) {
+    if (lid < s) {
+      for (uint j = 0; j < LIN_GEMV_MAX_N; ++j) partial[j][lid] += partial[j][lid + s];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid < p.n) linear_store_int(y, lid * p.m + col, partial[lid][0], scale, bias, &p, col);
+}
+
+// ---- GEMM: LIN_GEMM_TILE × LIN_GEMM_TILE output tiles, k staged through local memory -----------------
+// Tiles are stored k-major ([kk][row], padded by one against bank conflicts) so the inner
+// product reads a row of each; work-item (tx, ty) owns rows ty + 8i and columns tx + 8j, so
+// neighbouring work-items read neighbouring local words and write neighbouring outputs.
+
+// x rows row0.., k-slice k0.. → tile[kk][r]; zero outside the matrix.
+inline void linear_stage_x(__local float (*tile)[LIN_GEMM_TILE + 1], __global const uchar* x, const linear_params* p,
+                         uint x_base, uint row0, uint k0, uint tid) {
+  for (uint e = tid; e < LIN_GEMM_TILE * LIN_GEMM_TK; e += LIN_GEMM_LOCAL) {
+    const uint r = e / LIN_GEMM_TK, kk = e % LIN_GEMM_TK;
+    const uint row = row0 + r, c = k0 + kk;
+    tile[kk][r] = row < p->n && c < p->k ? linear_load(x, p->x_format, x_base + row * p->k + c) : 0.0f;
+  }
+}
+
+inline void linear_stage_w(__local float (*tile)[LIN_GEMM_TILE + 1], __global const uchar* w, __global const uchar* scale,
+                         __global const uchar* shift, const linear_params* p, uint w_base, uint col0, uint k0, uint tid) {
+  // Float B stored [k, m] is contiguous along m: walk the tile along m so reads stay coalesced.
+  const bool m_contiguous = p->w_format == LIN_FMT_F32 && p->w_col_stride != 1u;
+  for (uint e = tid; e < LIN_GEMM_TILE * LIN_GEMM_TK; e += LIN_GEMM_LOCAL) {
+    const uint r = m_contiguous ? e % LIN_GEMM_TILE : e / LIN_GEMM_TK;
+    const uint kk = m_contiguous ? e / LIN_GEMM_TILE : e % LIN_GEMM_TK;
+    const uint row = col0 + r, c = k0 + kk;
+    tile[kk][r] = row < p->m && c < p->k ? linear_load_weight(w, scale, shift, p, w_base, row, c) : 0.0f;
+  }
+}
+
+__kernel void linear_gemm(
+    __global const uchar* x, __global const uchar* w, __global const uchar* scale, __global const uchar* shift,
+    __global const float* bias, __global float* y, const linear_params p) {
+  __local float xt[LIN_GEMM_TK][LIN_GEMM_TILE + 1];
+  __local float wt[LIN_GEMM_TK][LIN_GEMM_TILE + 1];
+  const uint tid = get_local_id(0);
+  const uint tx = tid % LIN_GEMM_SIDE, ty = tid / LIN_GEMM_SIDE;
+  const uint col0 = get_group_id(0) * LIN_GEMM_TILE, row0 = get_group_id(1) * LIN_GEMM_TILE;
+  const uint batch = get_group_id(2);
+  float acc[4][4];
+  for (uint i = 0; i < 4; ++i) {
+    for (uint j = 0; j < 4; ++j) acc[i][j] = 0.0f;
+  }
+  for (uint k0 = 0; k0 < p.k; k0 += LIN_GEMM_TK) {
+    linear_stage_x(xt, x, &p, batch * p.x_batch_stride, row0, k0, tid);
+    linear_stage_w(wt, w, scale, shift, &p, batch * p.w_batch_stride, col0, k0, tid);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint kk = 0; kk < LIN_GEMM_TK; ++kk) {
+      float a[4], b[4];
+      for (uint i = 0; i < 4; ++i) {
+        a[i] = xt[kk][ty + LIN_GEMM_SIDE * i];
+        b[i] = wt[kk][tx + LIN_GEMM_SIDE * i];
+      }
+      for (uint i = 0; i < 4; ++i) {
+        for (uint j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  for (uint i = 0; i < 4; ++i) {
+    const uint row = row0 + ty + LIN_GEMM_SIDE * i;
+    for (uint j = 0; j < 4; ++j) {
+      const uint col = col0 + tx + LIN_GEMM_SIDE * j;
+      if (row < p.n && col < p.m) y[batch * p.y_batch_stride + row * p.m + col] = linear_finish(acc[i][j], scale, bias, &p, col);
+    }
+  }
+}
+
+// int8 × int8 tiles, int32 accumulation (no batches: W8A8 linear layers only).
+inline void linear_stage_i8(__local int (*tile)[LIN_GEMM_TILE + 1], __global const char* src, uint rows, uint k, uint row0,
+                          uint k0, uint tid) {
+  for (uint e = tid; e < LIN_GEMM_TILE * LIN_GEMM_TK; e += LIN_GEMM_LOCAL) {
+    const uint r = e / LIN_GEMM_TK, kk = e % LIN_GEMM_TK;
+    const uint row = row0 + r, c = k0 + kk;
+    tile[kk][r] = row < rows && c < k ? (int)src[row * k + c] : 0;
+  }
+}
+
+__kernel void linear_gemm_i8(
+    __global const char* x, __global const char* w, __global const uchar* scale, __global const uchar* shift,
+    __global const float* bias, __global float* y, const linear_params p) {
+  __local int xt[LIN_GEMM_TK][LIN_GEMM_TILE + 1];
+  __local int wt[LIN_GEMM_TK][LIN_GEMM_TILE + 1];
+  (void)shift;
+  const uint tid = get_local_id(0);
+  const uint tx = tid % LIN_GEMM_SIDE, ty = tid / LIN_GEMM_SIDE;
+  const uint col0 = get_group_id(0) * LIN_GEMM_TILE, row0 = get_group_id(1) * LIN_GEMM_TILE;
+  int acc[4][4];
+  for (uint i = 0; i < 4; ++i) {
+    for (uint j = 0; j < 4; ++j) acc[i][j] = 0;
+  }
+  for (uint k0 = 0; k0 < p.k; k0 += LIN_GEMM_TK) {
+    linear_stage_i8(xt, x, p.n, p.k, row0, k0, tid);
+    linear_stage_i8(wt, w, p.m, p.k, col0, k0, tid);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint kk = 0; kk < LIN_GEMM_TK; ++kk) {
+      int a[4], b[4];
+      for (uint i = 0; i < 4; ++i) {
+        a[i] = xt[kk][ty + LIN_GEMM_SIDE * i];
+        b[i] = wt[kk][tx + LIN_GEMM_SIDE * i];
+      }
+      for (uint i = 0; i < 4; ++i) {
+        for (uint j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  for (uint i = 0; i < 4; ++i) {
+    const uint row = row0 + ty + LIN_GEMM_SIDE * i;
+    for (uint j = 0; j < 4; ++j) {
+      const uint col = col0 + tx + LIN_GEMM_SIDE * j;
+      if (row < p.n && col < p.m) linear_store_int(y, row * p.m + col, acc[i][j], scale, bias, &p, col);
+    }
+  }
+}

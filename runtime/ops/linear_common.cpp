@@ -1,0 +1,178 @@
+#include "runtime/ops/linear_common.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+namespace pq::rt::linear {
+namespace {
+
+// Workgroup shapes compiled into cl/linear.cl and shaders/linear.comp (GEMV_LOCAL, GEMM_*).
+constexpr uint32_t kGemvLocal = 64;
+constexpr uint32_t kGemmTile = 32;
+constexpr uint32_t kGemmLocal = 64;
+constexpr uint64_t kMaxGroups = 65535;  // Vulkan's guaranteed limit per grid dimension
+
+bool use_gemv(const LinearParams& p, uint32_t batches) {
+  // GEMV reads W along k: float weights stored [k, m] would be read with stride m.
+  const bool k_contiguous = p.w_format != static_cast<uint32_t>(ElemFormat::F32) || p.w_col_stride == 1;
+  return p.n <= kGemvMaxRows && batches == 1 && k_contiguous;
+}
+
+KernelLaunch gemv_launch(const LinearParams& p, Accumulate accumulate) {
+  KernelLaunch launch;
+  launch.kernel = accumulate == Accumulate::Int ? "linear_gemv_i8" : "linear_gemv";
+  launch.local = {kGemvLocal, 1, 1};
+  // One workgroup per output column; past 65535 the columns wrap into grid dimension y.
+  launch.groups = {static_cast<uint32_t>(std::min<uint64_t>(p.m, kMaxGroups)), ceil_div(p.m, kMaxGroups), 1};
+  return launch;
+}
+
+KernelLaunch gemm_launch(const LinearParams& p, Accumulate accumulate, uint32_t batches) {
+  KernelLaunch launch;
+  launch.kernel = accumulate == Accumulate::Int ? "linear_gemm_i8" : "linear_gemm";
+  launch.local = {kGemmLocal, 1, 1};
+  launch.groups = {ceil_div(p.m, kGemmTile), ceil_div(p.n, kGemmTile), batches};
+  for (uint32_t g : launch.groups) {
+    if (g > kMaxGroups) {
+      throw std::invalid_argument(launch.kernel + ": a grid of " + std::to_string(launch.groups[0]) + "x" +
+                                  std::to_string(launch.groups[1]) + "x" + std::to_string(launch.groups[2]) +
+                                  " tiles (n=" + std::to_string(p.n) + ", m=" + std::to_string(p.m) +
+                                  ") exceeds 65535 workgroups per dimension");
+    }
+  }
+  return launch;
+}
+
+}  // namespace
+
+std::optional<ElemFormat> elem_format(DType dtype) {
+  switch (dtype) {
+    case DType::F32: return ElemFormat::F32;
+    case DType::F16: return ElemFormat::F16;
+    case DType::BF16: return ElemFormat::BF16;
+    case DType::I8: return ElemFormat::I8;
+    case DType::F8_E4M3FN: return ElemFormat::E4M3FN;
+    case DType::F8_E4M3FNUZ: return ElemFormat::E4M3FNUZ;
+    case DType::F8_E5M2: return ElemFormat::E5M2;
+    default: return std::nullopt;
+  }
+}
+
+void launch_linear(EncodeContext& ctx, LinearBuffers b, const LinearParams& params, Accumulate accumulate,
+                   uint32_t batches) {
+  if (params.n == 0 || params.m == 0 || batches == 0) return;  // empty output
+  KernelLaunch launch = use_gemv(params, batches) ? gemv_launch(params, accumulate) : gemm_launch(params, accumulate, batches);
+  DeviceBuffer* any = b.x;
+  launch.buffers = {b.x, b.w, b.scale ? b.scale : any, b.shift ? b.shift : any, b.bias ? b.bias : any, b.y};
+  launch.set_params(params);
+  ctx.launch(launch);
+}
+
+std::vector<float> reference_matmul(const std::vector<float>& x, const std::vector<float>& w, int64_t n, int64_t m,
+                                     int64_t k, const std::vector<float>* bias) {
+  std::vector<float> y(static_cast<size_t>(n * m));
+  for (int64_t i = 0; i < n; ++i) {
+    const float* xr = x.data() + i * k;
+    for (int64_t j = 0; j < m; ++j) {
+      const float* wr = w.data() + j * k;
+      double acc = 0.0;
+      for (int64_t c = 0; c < k; ++c) acc += static_cast<double>(xr[c]) * wr[c];
+      if (bias) acc += (*bias)[static_cast<size_t>(j)];
+      y[static_cast<size_t>(i * m + j)] = static_cast<float>(acc);
+    }
+  }
+  return y;
+}
+
+int64_t rows_of(const Shape& x_shape) {
+  const int64_t k = x_shape.back();
+  return k == 0 ? 0 : shape_numel(x_shape) / k;
+}
+
+Shape with_last_dim(const Shape& x_shape, int64_t m) {
+  Shape out = x_shape;
+  out.back() = m;
+  return out;
+}
+
+void expect_rank_at_least(const std::string& op, const TensorSpec& t, const char* what, size_t rank) {
+  if (t.shape.size() < rank) {
+    op_error(op, std::string(what) + " must have rank >= " + std::to_string(rank) + ", got " + describe({t}));
+  }
+}
+
+void expect_numel(const std::string& op, const TensorSpec& t, const char* what, int64_t numel) {
+  if (shape_numel(t.shape) != numel) {
+    op_error(op, std::string(what) + " must have " + std::to_string(numel) + " elements, got " + describe({t}));
+  }
+}
+
+void expect_float_activation(const std::string& op, const TensorSpec& x) {
+  if (x.dtype != DType::F32 && x.dtype != DType::F16 && x.dtype != DType::BF16) {
+    op_error(op, "x must be float32, float16 or bfloat16, got " + describe({x}));
+  }
+  expect_rank_at_least(op, x, "x", 1);
+}
+
+void expect_scale_dtype(const std::string& op, const TensorSpec& t, const char* what) {
+  if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16) {
+    op_error(op, std::string(what) + " must be float32, float16 or bfloat16, got " + describe({t}));
+  }
+}
+
+bool check_bias(const std::string& op, const std::vector<TensorSpec>& in, size_t base_inputs, const OpParams& params,
+                int64_t m) {
+  const bool has_bias = params.get_int("has_bias", 0) != 0;
+  const size_t expected = base_inputs + (has_bias ? 1 : 0);
+  if (in.size() != expected) {
+    op_error(op, "expects " + std::to_string(expected) + " inputs with has_bias=" + std::to_string(has_bias) + ", got " +
+                     std::to_string(in.size()) + ": " + describe(in));
+  }
+  if (has_bias) {
+    const TensorSpec& bias = in[base_inputs];
+    if (bias.dtype != DType::F32 || shape_numel(bias.shape) != m) {
+      op_error(op, "bias must be float32 with " + std::to_string(m) + " elements, got " + describe({bias}));
+    }
+  }
+  return has_bias;
+}
+
+void expect_u32_indexable(const std::string& op, const std::vector<TensorSpec>& in) {
+  for (const auto& t : in) {
+    if (shape_numel(t.shape) > std::numeric_limits<uint32_t>::max()) {
+      op_error(op, "tensors above 2^32 elements are not supported: " + describe({t}));
+    }
+  }
+}
+
+std::vector<TensorSpec> specs_of(const std::vector<Tensor>& in) {
+  std::vector<TensorSpec> specs;
+  for (const auto& t : in) specs.push_back({t.dtype(), t.shape()});
+  return specs;
+}
+
+std::vector<TensorSpec> specs_of(const std::vector<DeviceTensor>& in) {
+  std::vector<TensorSpec> specs;
+  for (const auto& t : in) specs.push_back({t.dtype, t.shape});
+  return specs;
+}
+
+std::optional<std::vector<float>> reference_bias(const std::vector<Tensor>& in, size_t index, const OpParams& params) {
+  if (params.get_int("has_bias", 0) == 0) return std::nullopt;
+  return in.at(index).to_float_vector();
+}
+
+const std::vector<CaseShape>& case_shapes() {
+  static const std::vector<CaseShape> shapes = {
+      {1, 64, 1}, {3, 129, 7}, {8, 320, 31}, {9, 64, 257}, {33, 129, 31},
+      {33, 320, 7}, {9, 320, 257}, {1, 4096, 257}, {8, 4096, 31},
+  };
+  return shapes;
+}
+
+std::string shape_label(const CaseShape& s) {
+  return "n=" + std::to_string(s.n) + " k=" + std::to_string(s.k) + " m=" + std::to_string(s.m);
+}
+
+}  // namespace pq::rt::linear

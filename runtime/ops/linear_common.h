@@ -1,0 +1,99 @@
+// Shared pieces of the linear op family (linear_*.cpp): the kernel parameter block of
+// cl/linear.cl and shaders/linear.comp, the GEMV/GEMM launch choice, and the double-accumulated
+// reference matmul. One parameter block serves every kernel of the family, so the weight and
+// activation formats are parameters (a switch in the kernel), not kernel variants.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/op_registry.h"
+
+namespace pq::rt::linear {
+
+// Element formats of x, W and scales as the kernels decode them (FMT_* in cl/linear.cl and
+// shaders/linear.comp: keep the codes in sync).
+enum class ElemFormat : uint32_t { F32 = 0, F16 = 1, BF16 = 2, I8 = 3, E4M3FN = 4, E4M3FNUZ = 5, E5M2 = 6, U4 = 7, U2 = 8 };
+
+// The format a dtype is read in; nullopt for dtypes the kernels do not decode.
+std::optional<ElemFormat> elem_format(DType dtype);
+
+// y[b][n, m] = x_scale · row_scale[m] · (x[b][n, k] · W[b][m, k]ᵀ) (+ bias[m]), with W read as:
+//   8-bit codes [m, k] (row_scale = scale[m]), sub-byte planar-packed codes dequantized per
+//   group (row_scale = 1), or float32 through (w_row_stride, w_col_stride) (row_scale = 1).
+struct LinearParams {
+  uint32_t n = 0, m = 0, k = 0;
+  uint32_t x_format = 0;        // ElemFormat of x
+  float x_scale = 1.0f;         // per-tensor activation scale (1 for float activations)
+  uint32_t w_format = 0;        // ElemFormat of W
+  uint32_t scale_format = 0;    // ElemFormat of scale and shift (F32, F16 or BF16)
+  uint32_t group_size = 0;      // sub-byte: G (divides k)
+  uint32_t packed_rows = 0;     // sub-byte: R = ceil(groups / (8 / bits))
+  uint32_t w_row_stride = 0;    // float W: elements between W[r, c] and W[r+1, c]
+  uint32_t w_col_stride = 1;    //          and between W[r, c] and W[r, c+1]
+  uint32_t has_bias = 0;
+  uint32_t x_batch_stride = 0;  // batched float matmul: elements between batches
+  uint32_t w_batch_stride = 0;
+  uint32_t y_batch_stride = 0;
+  uint32_t raw_int = 0;         // integer kernels: write the int32 accumulators, unscaled
+};
+
+struct LinearBuffers {
+  DeviceBuffer* x = nullptr;
+  DeviceBuffer* w = nullptr;
+  DeviceBuffer* scale = nullptr;  // unused bindings get any input buffer (never read)
+  DeviceBuffer* shift = nullptr;
+  DeviceBuffer* bias = nullptr;
+  DeviceBuffer* y = nullptr;
+};
+
+enum class Accumulate { Float, Int };
+
+// Largest n served by the GEMV kernels (one workgroup per output column, x rows reused).
+inline constexpr uint32_t kGemvMaxRows = 8;
+
+// Registration of the family's ops (linear.cpp calls them).
+void add_weight_only_linear_ops(std::vector<OpDef>& ops);  // linear_weight_only.cpp
+void add_int8_linear_ops(std::vector<OpDef>& ops);         // linear_int8.cpp
+void add_float_matmul_ops(std::vector<OpDef>& ops);        // linear_matmul.cpp
+
+// Enqueues the family's GEMV (n ≤ 8, one batch, k-contiguous W) or tiled GEMM kernel.
+// `batches` > 1 runs the GEMM over grid dimension z. Unset bindings default to x.
+void launch_linear(EncodeContext& ctx, LinearBuffers buffers, const LinearParams& params, Accumulate accumulate,
+                   uint32_t batches = 1);
+
+// y[n, m] = x[n, k] · W[m, k]ᵀ (+ bias), accumulated in double, rounded once to float.
+std::vector<float> reference_matmul(const std::vector<float>& x, const std::vector<float>& w, int64_t n, int64_t m,
+                                     int64_t k, const std::vector<float>* bias);
+
+// Shapes and checks shared by the linear ops.
+int64_t rows_of(const Shape& x_shape);                  // numel / last dim (1 for rank 1)
+Shape with_last_dim(const Shape& x_shape, int64_t m);   // x's shape with the last dim replaced
+void expect_rank_at_least(const std::string& op, const TensorSpec& t, const char* what, size_t rank);
+void expect_numel(const std::string& op, const TensorSpec& t, const char* what, int64_t numel);
+void expect_float_activation(const std::string& op, const TensorSpec& x);
+void expect_scale_dtype(const std::string& op, const TensorSpec& t, const char* what);
+// Checks `has_bias` against the input count and the bias [m] (float32); returns has_bias.
+bool check_bias(const std::string& op, const std::vector<TensorSpec>& in, size_t base_inputs, const OpParams& params,
+                int64_t m);
+// Inputs a kernel reads through 32-bit indices: every element index must fit.
+void expect_u32_indexable(const std::string& op, const std::vector<TensorSpec>& in);
+
+std::vector<TensorSpec> specs_of(const std::vector<Tensor>& in);
+std::vector<TensorSpec> specs_of(const std::vector<DeviceTensor>& in);
+
+// The bias vector of a reference call, when present.
+std::optional<std::vector<float>> reference_bias(const std::vector<Tensor>& in, size_t index, const OpParams& params);
+
+// Conformance helpers.
+struct CaseShape {
+  int64_t n, k, m;
+};
+// n across the GEMV/GEMM edge, k with per-row and grouped sub-byte layouts, m not a multiple of
+// any tile; the k = 4096 shapes are GEMV only (n ≤ 8) to keep the suite fast on CPU devices.
+const std::vector<CaseShape>& case_shapes();
+std::string shape_label(const CaseShape& s);
+
+}  // namespace pq::rt::linear

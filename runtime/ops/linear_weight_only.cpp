@@ -1,0 +1,308 @@
+// Linear layers with quantized weights, dequantized inside the kernel (a float W is never
+// materialized): y = x · W'ᵀ (+ bias), output float32.
+//   linear_qbytes: 8-bit codes (qint8, qfloat8_*) [m, k] with one scale per row [m, 1];
+//                  x float, or int8/float8 codes with a per-tensor `input_scale` (activations
+//                  quantized by quanto); int8 x × int8 W accumulates in int32.
+//   linear_qbits:  qint4/qint2 codes planar-packed along dim 0 of the grouped [m·k/G, G] code
+//                  matrix (quanto's layout), W' = scale·q − shift per group.
+// Arithmetic is float32 on every device (scales in f16/bf16 are widened, not rounded back), so
+// the reference dequantizes in float32 too.
+#include "host/quant/affine.h"
+#include "host/quant/packing.h"
+#include "host/quant/quantized_weight.h"
+#include "host/quant/symmetric.h"
+#include "runtime/ops/linear_common.h"
+#include "runtime/ops/op_helpers.h"
+
+namespace pq::rt::linear {
+namespace {
+
+bool is_code_dtype(DType d) { return d == DType::I8 || is_float8(d); }
+
+std::optional<QType> qtype_of_codes(DType d) {
+  switch (d) {
+    case DType::I8: return QType::QInt8;
+    case DType::F8_E4M3FN: return QType::QFloat8_E4M3FN;
+    case DType::F8_E4M3FNUZ: return QType::QFloat8_E4M3FNUZ;
+    case DType::F8_E5M2: return QType::QFloat8_E5M2;
+    default: return std::nullopt;
+  }
+}
+
+uint32_t format_code(DType d) { return static_cast<uint32_t>(*elem_format(d)); }
+
+// x as float32: codes times the activation scale (rounded to float32, as quanto dequantizes).
+std::vector<float> reference_activation(const Tensor& x, const OpParams& params) {
+  std::vector<float> v = x.to_float_vector();
+  if (!is_code_dtype(x.dtype())) return v;
+  const auto s = static_cast<float>(params.get("input_scale"));
+  for (auto& e : v) e *= s;
+  return v;
+}
+
+float activation_scale(const std::string& op, DType x, const OpParams& params) {
+  if (!is_code_dtype(x)) {
+    if (params.has("input_scale") && params.get("input_scale") != 1.0) {
+      op_error(op, "input_scale applies to int8/float8 activations only, x is " + std::string(dtype_name(x)));
+    }
+    return 1.0f;
+  }
+  if (!params.has("input_scale")) op_error(op, "quantized activations (" + std::string(dtype_name(x)) + ") need input_scale");
+  return static_cast<float>(params.get("input_scale"));
+}
+
+// ---- linear_qbytes ----------------------------------------------------------------------------
+
+std::vector<TensorSpec> infer_qbytes(const std::string& op, const std::vector<TensorSpec>& in, const OpParams& params) {
+  if (in.size() < 3) op_error(op, "expects x, codes, scale[, bias], got " + describe(in));
+  const TensorSpec& x = in[0];
+  const TensorSpec& w = in[1];
+  if (!is_code_dtype(x.dtype)) expect_float_activation(op, x);
+  expect_rank_at_least(op, x, "x", 1);
+  if (!is_code_dtype(w.dtype) || w.shape.size() != 2) op_error(op, "codes must be int8 or float8 [m, k], got " + describe({w}));
+  const int64_t k = x.shape.back();
+  const int64_t m = w.shape[0];
+  if (w.shape[1] != k) op_error(op, "codes must have k=" + std::to_string(k) + " columns: " + describe(in));
+  expect_scale_dtype(op, in[2], "scale");
+  expect_numel(op, in[2], "scale (one per output row)", m);
+  check_bias(op, in, 3, params, m);
+  activation_scale(op, x.dtype, params);
+  expect_u32_indexable(op, in);
+  return {{DType::F32, with_last_dim(x.shape, m)}};
+}
+
+std::vector<Tensor> reference_qbytes(const std::vector<Tensor>& in, const OpParams& params) {
+  const Tensor& codes = in[1];
+  const int64_t m = codes.size(0), k = codes.size(1);
+  const Tensor scale = in[2].to(DType::F32).reshape({m, 1});
+  const std::vector<float> w = dequantize_symmetric(codes, scale, 0).to_float_vector();
+  const auto bias = reference_bias(in, 3, params);
+  const int64_t n = rows_of(in[0].shape());
+  const auto y = reference_matmul(reference_activation(in[0], params), w, n, m, k, bias ? &*bias : nullptr);
+  return {Tensor::from_floats(DType::F32, with_last_dim(in[0].shape(), m), y)};
+}
+
+void encode_qbytes(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
+                   const OpParams& params) {
+  LinearParams p;
+  p.k = static_cast<uint32_t>(in[1].shape[1]);
+  p.m = static_cast<uint32_t>(in[1].shape[0]);
+  p.n = static_cast<uint32_t>(rows_of(in[0].shape));
+  p.x_format = format_code(in[0].dtype);
+  p.x_scale = activation_scale("linear_qbytes", in[0].dtype, params);
+  p.w_format = format_code(in[1].dtype);
+  p.scale_format = format_code(in[2].dtype);
+  p.has_bias = in.size() > 3;
+  // int8 × int8 is exact in int32; any other pair is decoded and accumulated in float32.
+  const bool integer = in[0].dtype == DType::I8 && in[1].dtype == DType::I8;
+  launch_linear(ctx, {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), nullptr,
+                      p.has_bias ? in[3].buffer.get() : nullptr, out[0].buffer.get()},
+                p, integer ? Accumulate::Int : Accumulate::Float);
+}
+
+// ---- linear_qbits -----------------------------------------------------------------------------
+
+struct QbitsLayout {
+  int bits;
+  int64_t group_size, groups, packed_rows, m, k;
+};
+
+QbitsLayout qbits_layout(const std::string& op, const std::vector<TensorSpec>& in, const OpParams& params) {
+  if (in.size() < 4) op_error(op, "expects x, packed codes, scale, shift[, bias], got " + describe(in));
+  expect_float_activation(op, in[0]);
+  const TensorSpec& packed = in[1];
+  QbitsLayout l{};
+  l.bits = static_cast<int>(params.get_int("bits", 0));
+  if (l.bits != 4 && l.bits != 2) op_error(op, "bits must be 4 (qint4) or 2 (qint2), got " + std::to_string(l.bits));
+  if (packed.dtype != DType::U8 || packed.shape.size() != 2 || packed.shape[1] == 0) {
+    op_error(op, "packed codes must be uint8 [R, G], got " + describe({packed}));
+  }
+  l.k = in[0].shape.back();
+  l.group_size = packed.shape[1];
+  if (params.has("group_size") && params.get_int("group_size") != l.group_size) {
+    op_error(op, "group_size=" + std::to_string(params.get_int("group_size")) + " but the packed codes have " +
+                     std::to_string(l.group_size) + " columns");
+  }
+  if (l.k % l.group_size != 0) op_error(op, "group size " + std::to_string(l.group_size) + " must divide k: " + describe(in));
+  expect_scale_dtype(op, in[2], "scale");
+  if (in[3].dtype != in[2].dtype) op_error(op, "shift must have scale's dtype: " + describe(in));
+  l.groups = shape_numel(in[2].shape);
+  expect_numel(op, in[3], "shift (one per group)", l.groups);
+  const int64_t groups_per_row = l.k / l.group_size;
+  if (l.groups % groups_per_row != 0) op_error(op, "scale must hold whole rows of k/G groups: " + describe(in));
+  l.m = l.groups / groups_per_row;
+  l.packed_rows = packed_rows(l.groups, l.bits);
+  if (packed.shape[0] != l.packed_rows) {
+    op_error(op, std::to_string(l.groups) + " groups pack into " + std::to_string(l.packed_rows) + " rows at " +
+                     std::to_string(l.bits) + " bits, codes have " + std::to_string(packed.shape[0]) + ": " + describe(in));
+  }
+  return l;
+}
+
+std::vector<TensorSpec> infer_qbits(const std::string& op, const std::vector<TensorSpec>& in, const OpParams& params) {
+  const QbitsLayout l = qbits_layout(op, in, params);
+  check_bias(op, in, 4, params, l.m);
+  expect_u32_indexable(op, in);
+  return {{DType::F32, with_last_dim(in[0].shape, l.m)}};
+}
+
+std::vector<Tensor> reference_qbits(const std::vector<Tensor>& in, const OpParams& params) {
+  const QbitsLayout l = qbits_layout("linear_qbits", specs_of(in), params);
+  const Tensor codes = unpack_codes(in[1], l.bits, l.groups);
+  const AffineParams affine{in[2].to(DType::F32).reshape({l.groups, 1}), in[3].to(DType::F32).reshape({l.groups, 1})};
+  const std::vector<float> w = dequantize_affine(codes, affine).to_float_vector();
+  const auto bias = reference_bias(in, 4, params);
+  const auto y = reference_matmul(in[0].to_float_vector(), w, rows_of(in[0].shape()), l.m, l.k, bias ? &*bias : nullptr);
+  return {Tensor::from_floats(DType::F32, with_last_dim(in[0].shape(), l.m), y)};
+}
+
+void encode_qbits(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
+                  const OpParams& params) {
+  const QbitsLayout l = qbits_layout("linear_qbits", specs_of(in), params);
+  LinearParams p;
+  p.n = static_cast<uint32_t>(rows_of(in[0].shape));
+  p.m = static_cast<uint32_t>(l.m);
+  p.k = static_cast<uint32_t>(l.k);
+  p.x_format = format_code(in[0].dtype);
+  p.w_format = static_cast<uint32_t>(l.bits == 4 ? ElemFormat::U4 : ElemFormat::U2);
+  p.scale_format = format_code(in[2].dtype);
+  p.group_size = static_cast<uint32_t>(l.group_size);
+  p.packed_rows = static_cast<uint32_t>(l.packed_rows);
+  p.has_bias = in.size() > 4;
+  launch_linear(ctx, {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), in[3].buffer.get(),
+                      p.has_bias ? in[4].buffer.get() : nullptr, out[0].buffer.get()},
+                p, Accumulate::Float);
+}
+
+// ---- conformance cases ------------------------------------------------------------------------
+
+struct CaseBuilder {
+  uint32_t seed;
+  std::vector<OpCase> cases;
+
+  // x in `x_dtype`: a float dtype, or int8/float8 codes quantized per tensor by host code.
+  void add_activation(OpCase& c, const CaseShape& s, DType x_dtype) {
+    const Tensor x = random_tensor(DType::F32, {s.n, s.k}, seed++);
+    if (!is_code_dtype(x_dtype)) {
+      c.inputs.push_back(x.to(x_dtype));
+      return;
+    }
+    const QType q = *qtype_of_codes(x_dtype);
+    const Tensor scale = absmax_scale(x, q, std::nullopt);
+    c.inputs.push_back(quantize_symmetric(x, q, std::nullopt, scale));
+    c.params.set("input_scale", scale.to_float_vector()[0]);
+    c.label += " x:" + std::string(dtype_name(x_dtype));
+  }
+  void add_bias(OpCase& c, const CaseShape& s, bool has_bias) {
+    c.params.set("has_bias", has_bias);
+    if (has_bias) c.inputs.push_back(random_tensor(DType::F32, {s.m}, seed++));
+    c.label += has_bias ? " +bias" : "";
+  }
+  Tensor weight(const CaseShape& s, DType dtype) { return random_tensor(DType::F32, {s.m, s.k}, seed++).to(dtype); }
+
+  void qbytes(const CaseShape& s, QType q, DType x_dtype, bool has_bias, DType scale_dtype = DType::F32) {
+    OpCase c{shape_label(s) + " " + std::string(qtype_name(q)), {}, {}};
+    add_activation(c, s, x_dtype);
+    if (x_dtype == DType::F16 || x_dtype == DType::BF16) c.label += " x:" + std::string(dtype_name(x_dtype));
+    const QuantizedWeight w = quantize_weight(weight(s, scale_dtype), q);
+    c.inputs.push_back(w.serialized_data());
+    c.inputs.push_back(w.scale);
+    if (scale_dtype != DType::F32) c.label += " scale:" + std::string(dtype_name(scale_dtype));
+    add_bias(c, s, has_bias);
+    cases.push_back(std::move(c));
+  }
+
+  // group_size 0: one group per row.
+  void qbits(const CaseShape& s, QType q, int group_size, DType x_dtype, bool has_bias, DType scale_dtype = DType::F32,
+             Optimizer optimizer = Optimizer::Max) {
+    const int g = group_size == 0 ? static_cast<int>(s.k) : group_size;
+    OpCase c{shape_label(s) + " " + std::string(qtype_name(q)) + " G=" + std::to_string(g), {}, {}};
+    add_activation(c, s, x_dtype);
+    if (x_dtype != DType::F32) c.label += " x:" + std::string(dtype_name(x_dtype));
+    QuantizeOptions options;
+    options.group_size = group_size;
+    options.optimizer = optimizer;
+    const QuantizedWeight w = quantize_weight(weight(s, scale_dtype), q, options);
+    c.inputs.insert(c.inputs.end(), {w.serialized_data(), w.scale, w.shift});
+    c.params.set("bits", w.bits());
+    c.params.set("group_size", g);
+    if (scale_dtype != DType::F32) c.label += " scale:" + std::string(dtype_name(scale_dtype));
+    if (optimizer == Optimizer::Hqq) c.label += " hqq";
+    add_bias(c, s, has_bias);
+    cases.push_back(std::move(c));
+  }
+};
+
+std::vector<OpCase> qbytes_cases() {
+  CaseBuilder b{7000, {}};
+  const QType qtypes[] = {QType::QInt8, QType::QFloat8_E4M3FN, QType::QFloat8_E4M3FNUZ, QType::QFloat8_E5M2};
+  const auto& shapes = case_shapes();
+  for (size_t q = 0; q < std::size(qtypes); ++q) {
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      b.qbytes(shapes[i], qtypes[q], i % 2 ? DType::F16 : DType::F32, (i + q) % 2 == 0);
+    }
+  }
+  b.qbytes({3, 129, 7}, QType::QInt8, DType::F32, true, DType::F16);
+  b.qbytes({9, 64, 257}, QType::QFloat8_E4M3FN, DType::F16, false, DType::BF16);
+  b.qbytes({8, 320, 31}, QType::QInt8, DType::BF16, true);
+  // Quantized activations: float8 and int8 codes (int8 × int8 takes the int32 kernels).
+  b.qbytes({3, 129, 7}, QType::QFloat8_E4M3FN, DType::F8_E4M3FN, false);
+  b.qbytes({9, 320, 31}, QType::QInt8, DType::F8_E5M2, true);
+  b.qbytes({8, 64, 7}, QType::QFloat8_E4M3FN, DType::I8, true);
+  b.qbytes({33, 129, 31}, QType::QFloat8_E4M3FNUZ, DType::F8_E4M3FNUZ, true);
+  b.qbytes({3, 129, 7}, QType::QInt8, DType::I8, true);
+  b.qbytes({33, 64, 31}, QType::QInt8, DType::I8, false);
+  return b.cases;
+}
+
+// k=64: several groups per row (G=32) or one; k=129: per row; k=320: G=64; k=4096: G=128.
+int group_for(const CaseShape& s) {
+  switch (s.k) {
+    case 64: return s.m > 1 ? 32 : 0;
+    case 129: return 0;
+    case 320: return 64;
+    default: return 128;
+  }
+}
+
+std::vector<OpCase> qbits_cases() {
+  CaseBuilder b{8000, {}};
+  const auto& shapes = case_shapes();
+  for (QType q : {QType::QInt4, QType::QInt2}) {
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      b.qbits(shapes[i], q, group_for(shapes[i]), i % 2 ? DType::F16 : DType::F32, (i + (q == QType::QInt2)) % 2 == 0);
+    }
+  }
+  b.qbits({3, 129, 7}, QType::QInt4, 0, DType::F32, true, DType::F16);
+  b.qbits({9, 320, 257}, QType::QInt2, 64, DType::BF16, false, DType::BF16);
+  b.qbits({8, 320, 31}, QType::QInt4, 64, DType::F32, true, DType::F32, Optimizer::Hqq);
+  return b.cases;
+}
+
+}  // namespace
+
+void add_weight_only_linear_ops(std::vector<OpDef>& ops) {
+  OpDef qbytes;
+  qbytes.name = "linear_qbytes";
+  qbytes.summary = "linear_qbytes(x, codes, scale[, bias]; has_bias, input_scale): y = x·(scale·codes)ᵀ + bias, "
+                   "int8/float8 codes [m,k] with a scale per row; x float or int8/float8 codes";
+  qbytes.infer = [](const std::vector<TensorSpec>& in, const OpParams& p) { return infer_qbytes("linear_qbytes", in, p); };
+  qbytes.reference = reference_qbytes;
+  qbytes.encode = encode_qbytes;
+  qbytes.cases = qbytes_cases;
+  qbytes.checks = {OutputCheck{}};
+  ops.push_back(std::move(qbytes));
+
+  OpDef qbits;
+  qbits.name = "linear_qbits";
+  qbits.summary = "linear_qbits(x, packed, scale, shift[, bias]; bits, group_size, has_bias): y = x·W'ᵀ + bias, "
+                  "W' = scale·q − shift per group of G, qint4/qint2 codes planar-packed as quanto stores them";
+  qbits.infer = [](const std::vector<TensorSpec>& in, const OpParams& p) { return infer_qbits("linear_qbits", in, p); };
+  qbits.reference = reference_qbits;
+  qbits.encode = encode_qbits;
+  qbits.cases = qbits_cases;
+  qbits.checks = {OutputCheck{}};
+  ops.push_back(std::move(qbits));
+}
+
+}  // namespace pq::rt::linear

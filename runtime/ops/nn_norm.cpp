@@ -1,0 +1,184 @@
+// Row-wise ops over the last dim of a float32 tensor: layernorm, rmsnorm and softmax. One
+// workgroup per row reduces in shared memory (a tree over a power-of-two workgroup, no
+// subgroups). Kernels: cl/norm.cl, shaders/norm.comp.
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/ops/nn_ops.h"
+#include "runtime/ops/op_helpers.h"
+
+namespace pq::rt {
+namespace {
+
+// Power of two (the reduction tree halves it), the size of the kernels' shared arrays.
+constexpr uint32_t kRowLocal = 128;
+
+enum class NormMode : uint32_t { LayerNorm = 0, RmsNorm = 1 };
+
+// Field order is norm_params (cl/norm.cl) and the push-constant block (shaders/norm.comp).
+struct NormParams {
+  uint32_t rows, dim, mode, has_bias;
+  float eps;
+};
+struct SoftmaxParams {
+  uint32_t rows, dim;
+};
+
+struct Rows {
+  int64_t rows, dim;
+};
+
+Rows rows_of(const std::string& op, const TensorSpec& x) {
+  if (x.dtype != DType::F32 || x.shape.empty() || shape_numel(x.shape) == 0) {
+    op_error(op, "input must be a non-empty float32 tensor of rank >= 1, got " + describe({x}));
+  }
+  nn::check_index_range(op, {x});
+  const int64_t dim = x.shape.back();
+  return {shape_numel(x.shape) / dim, dim};
+}
+
+float eps_param(const std::string& op, const OpParams& p, double fallback) {
+  const double eps = p.get("eps", fallback);
+  if (!(eps >= 0.0 && std::isfinite(eps))) op_error(op, "eps must be finite and >= 0, got " + p.to_string());
+  return static_cast<float>(eps);
+}
+
+// layernorm: x, weight[D][, bias[D]]; rmsnorm: x, weight[D].
+void check_norm_inputs(const std::string& op, NormMode mode, const std::vector<TensorSpec>& in) {
+  const size_t max_inputs = mode == NormMode::LayerNorm ? 3 : 2;
+  if (in.size() < 2 || in.size() > max_inputs) {
+    op_error(op, std::string("expects x, weight") + (mode == NormMode::LayerNorm ? "[, bias]" : "") + ", got " + describe(in));
+  }
+  const Rows r = rows_of(op, in[0]);
+  nn::expect_f32_shape(op, "weight", in[1], {r.dim});
+  if (in.size() == 3) nn::expect_f32_shape(op, "bias", in[2], {r.dim});
+}
+
+// One normalized row in double: layernorm subtracts the mean (two passes, so the variance does
+// not cancel), rmsnorm divides by the root mean square (as in HF's LlamaRMSNorm).
+void norm_row(NormMode mode, const float* x, const float* w, const float* b, int64_t dim, double eps, float* out) {
+  double mean = 0.0;
+  if (mode == NormMode::LayerNorm) {
+    for (int64_t i = 0; i < dim; ++i) mean += x[i];
+    mean /= static_cast<double>(dim);
+  }
+  double ss = 0.0;
+  for (int64_t i = 0; i < dim; ++i) ss += (x[i] - mean) * (x[i] - mean);
+  const double inv = 1.0 / std::sqrt(ss / static_cast<double>(dim) + eps);
+  for (int64_t i = 0; i < dim; ++i) out[i] = static_cast<float>((x[i] - mean) * inv * w[i] + (b ? b[i] : 0.0));
+}
+
+std::vector<OpCase> norm_cases(uint32_t seed) {
+  const std::vector<Shape> shapes = {{1, 1}, {7, 31}, {3, 257}, {2, 1031}, {1, 4099}, {2, 3, 13}};
+  std::vector<OpCase> cases;
+  for (const Shape& s : shapes) {
+    const int64_t dim = s.back();
+    // An offset mean (values in [2, 4)) checks that the variance does not cancel.
+    cases.push_back({shape_to_string(s),
+                     {random_tensor(DType::F32, s, seed++, 2.0f, 4.0f), random_tensor(DType::F32, {dim}, seed++, 0.5f, 1.5f),
+                      random_tensor(DType::F32, {dim}, seed++)},
+                     {{"eps", 1e-5}}});
+  }
+  return cases;
+}
+
+OpDef norm_op(const std::string& name, NormMode mode) {
+  OpDef def;
+  def.name = name;
+  def.summary = mode == NormMode::LayerNorm
+                    ? "layernorm(x[...,D], weight[D][, bias[D]]): float32, over the last dim; param eps (1e-5)"
+                    : "rmsnorm(x[...,D], weight[D]): float32, x * rsqrt(mean(x^2) + eps) * weight; param eps (1e-6)";
+  const double default_eps = mode == NormMode::LayerNorm ? 1e-5 : 1e-6;
+  def.infer = [name, mode](const std::vector<TensorSpec>& in, const OpParams&) {
+    check_norm_inputs(name, mode, in);
+    return std::vector<TensorSpec>{in[0]};
+  };
+  def.reference = [name, mode, default_eps](const std::vector<Tensor>& in, const OpParams& p) {
+    const Rows r = rows_of(name, {in[0].dtype(), in[0].shape()});
+    const auto x = in[0].to_float_vector(), w = in[1].to_float_vector();
+    const auto b = in.size() == 3 ? in[2].to_float_vector() : std::vector<float>();
+    std::vector<float> out(x.size());
+    for (int64_t row = 0; row < r.rows; ++row) {
+      norm_row(mode, x.data() + row * r.dim, w.data(), b.empty() ? nullptr : b.data(), r.dim, eps_param(name, p, default_eps),
+               out.data() + row * r.dim);
+    }
+    return std::vector<Tensor>{Tensor::from_floats(DType::F32, in[0].shape(), out)};
+  };
+  def.encode = [name, mode, default_eps](EncodeContext& ctx, const std::vector<DeviceTensor>& in,
+                                         const std::vector<DeviceTensor>& out, const OpParams& p) {
+    const Rows r = rows_of(name, {in[0].dtype, in[0].shape});
+    KernelLaunch launch = nn::grid_rows("norm_rows_f32", static_cast<uint64_t>(r.rows), kRowLocal);
+    launch.buffers = {in[0].buffer.get(), in[1].buffer.get(), nn::buffer_or_placeholder(in, 2), out[0].buffer.get()};
+    launch.set_params(NormParams{nn::u32(r.rows), nn::u32(r.dim), static_cast<uint32_t>(mode), in.size() == 3 ? 1u : 0u,
+                                 eps_param(name, p, default_eps)});
+    ctx.launch(launch);
+  };
+  def.cases = [mode] {
+    std::vector<OpCase> cases = norm_cases(mode == NormMode::LayerNorm ? 900 : 950);
+    if (mode == NormMode::RmsNorm) {
+      for (auto& c : cases) c.inputs.pop_back();  // no bias
+    } else {
+      cases.push_back({"[5,33] no bias", {random_tensor(DType::F32, {5, 33}, 990), random_tensor(DType::F32, {33}, 991)}, {}});
+    }
+    return cases;
+  };
+  def.checks = {OutputCheck{}};
+  return def;
+}
+
+void softmax_row(const float* x, int64_t dim, float* out) {
+  const double m = *std::max_element(x, x + dim);
+  double sum = 0.0;
+  for (int64_t i = 0; i < dim; ++i) sum += std::exp(x[i] - m);
+  for (int64_t i = 0; i < dim; ++i) out[i] = static_cast<float>(std::exp(x[i] - m) / sum);
+}
+
+OpDef softmax_op() {
+  OpDef def;
+  def.name = "softmax";
+  def.summary = "softmax(x[...,D]): float32, over the last dim, max-subtracted";
+  def.infer = [](const std::vector<TensorSpec>& in, const OpParams&) {
+    if (in.size() != 1) op_error("softmax", "expects one input, got " + describe(in));
+    rows_of("softmax", in[0]);
+    return std::vector<TensorSpec>{in[0]};
+  };
+  def.reference = [](const std::vector<Tensor>& in, const OpParams&) {
+    const Rows r = rows_of("softmax", {in[0].dtype(), in[0].shape()});
+    const auto x = in[0].to_float_vector();
+    std::vector<float> out(x.size());
+    for (int64_t row = 0; row < r.rows; ++row) softmax_row(x.data() + row * r.dim, r.dim, out.data() + row * r.dim);
+    return std::vector<Tensor>{Tensor::from_floats(DType::F32, in[0].shape(), out)};
+  };
+  def.encode = [](EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
+                  const OpParams&) {
+    const Rows r = rows_of("softmax", {in[0].dtype, in[0].shape});
+    KernelLaunch launch = nn::grid_rows("softmax_rows_f32", static_cast<uint64_t>(r.rows), kRowLocal);
+    launch.buffers = {in[0].buffer.get(), out[0].buffer.get()};
+    launch.set_params(SoftmaxParams{nn::u32(r.rows), nn::u32(r.dim)});
+    ctx.launch(launch);
+  };
+  def.cases = [] {
+    std::vector<OpCase> cases;
+    uint32_t seed = 1000;
+    for (const Shape& s : std::vector<Shape>{{1, 1}, {7, 31}, {3, 257}, {2, 1031}, {1, 4099}, {2, 3, 13}}) {
+      cases.push_back({shape_to_string(s), {random_tensor(DType::F32, s, seed++, -4.0f, 4.0f)}, {}});
+    }
+    // Large logits: without the max subtraction exp overflows.
+    cases.push_back({"[5,67] large", {random_tensor(DType::F32, {5, 67}, seed++, -90.0f, 90.0f)}, {}});
+    // More rows than a grid dimension holds: the row index wraps into the second dimension.
+    cases.push_back({"[65537,2]", {random_tensor(DType::F32, {65537, 2}, seed++, -4.0f, 4.0f)}, {}});
+    return cases;
+  };
+  def.checks = {OutputCheck{}};
+  return def;
+}
+
+}  // namespace
+
+void add_norm_ops(std::vector<OpDef>& ops) {
+  ops.push_back(norm_op("layernorm", NormMode::LayerNorm));
+  ops.push_back(norm_op("rmsnorm", NormMode::RmsNorm));
+  ops.push_back(softmax_op());
+}
+
+}  // namespace pq::rt

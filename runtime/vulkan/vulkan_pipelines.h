@@ -1,0 +1,63 @@
+// Compute pipelines built on first use from the embedded SPIR-V and kept for the backend's
+// lifetime, keyed by everything that changes the VkPipeline: shader variant, workgroup size
+// (specialization constants 0..2), number of storage buffers and push-constant bytes.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <array>
+#include <compare>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "runtime/vulkan/vulkan_backend.h"
+#include "runtime/vulkan/vulkan_device.h"
+#include "runtime/vulkan/vulkan_pipeline_cache.h"
+
+namespace pq::rt::vulkan {
+
+struct PipelineKey {
+  std::string kernel;
+  std::array<uint32_t, 3> local{1, 1, 1};
+  uint32_t buffer_count = 0;
+  uint32_t push_constant_bytes = 0;  // a multiple of 4
+  auto operator<=>(const PipelineKey&) const = default;
+};
+
+struct ComputePipeline {
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  VkPipelineLayout layout = VK_NULL_HANDLE;          // owned by VulkanPipelines, shared
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;  // owned by VulkanPipelines, shared
+  uint32_t buffer_count = 0;
+  uint32_t push_constant_bytes = 0;
+};
+
+class VulkanPipelines {
+ public:
+  explicit VulkanPipelines(const VulkanDevice& device);
+  ~VulkanPipelines();  // destroys every object, then saves the pipeline cache
+  VulkanPipelines(const VulkanPipelines&) = delete;
+  VulkanPipelines& operator=(const VulkanPipelines&) = delete;
+
+  // Throws when the shader variant does not exist or the driver rejects it.
+  const ComputePipeline& get(const PipelineKey& key);
+  VulkanPipelineStats stats() const;
+
+ private:
+  VkShaderModule shader_module(const std::string& kernel);
+  VkDescriptorSetLayout set_layout(uint32_t buffer_count);
+  VkPipelineLayout pipeline_layout(uint32_t buffer_count, uint32_t push_constant_bytes);
+  VkPipeline create_pipeline(const PipelineKey& key, VkPipelineLayout layout);
+
+  VkDevice device_;
+  PersistentPipelineCache cache_;
+  std::map<std::string, VkShaderModule> modules_;
+  std::map<uint32_t, VkDescriptorSetLayout> set_layouts_;
+  std::map<std::pair<uint32_t, uint32_t>, VkPipelineLayout> pipeline_layouts_;
+  std::map<PipelineKey, ComputePipeline> pipelines_;
+  int pipelines_created_ = 0;
+  double creation_seconds_ = 0;
+};
+
+}  // namespace pq::rt::vulkan

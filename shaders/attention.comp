@@ -1,0 +1,122 @@
+#version 450
+// Attention pieces on float32; the mirror of cl/attention.cl (same bindings and parameters,
+// same algorithms: see the comments there).
+//! variant rope_f32 -DROPE
+//! variant sdpa_f32 -DSDPA
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+#ifdef ROPE
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer Pos { int positions[]; };
+layout(std430, binding = 2) readonly buffer Inv { float inv_freq[]; };
+layout(std430, binding = 3) writeonly buffer Out { float result[]; };
+layout(push_constant) uniform Params { uint rows; uint heads; uint head_dim; uint half_dim; uint has_inv_freq; float log2_theta; } p;
+
+// sin and cos to a few ulp for |a| < 2^17 * pi/2: exact four-part quadrant reduction, then
+// Cephes' polynomials on |r| <= pi/4 (GLSL's sin/cos only promise 2^-11 inside [-pi, pi]).
+vec2 accurate_sincos(float a) {
+  const float k = roundEven(a * 0.63661977236758134);
+  float r = a - k * 1.5625;
+  r = r - k * 0.0081787109375;
+  r = r - k * 0.00011730194091796875;
+  r = r - k * 3.1391647326017846e-07;
+  const float z = r * r;
+  const float s = r + r * z * ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1);
+  const float c = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+  const int q = int(k) & 3;  // two's complement: also right for negative k
+  const float sin_a = q == 0 ? s : q == 1 ? c : q == 2 ? -s : -c;
+  const float cos_a = q == 0 ? c : q == 1 ? -s : q == 2 ? -c : s;
+  return vec2(sin_a, cos_a);
+}
+
+void main() {
+  const uint id = flat_id();
+  const uint per_row = p.head_dim - p.half_dim;
+  if (id >= p.rows * per_row) return;
+  const uint row = id / per_row, t = id - row * per_row;
+  const uint base = row * p.head_dim;
+  if (t >= p.half_dim) {
+    result[base + t + p.half_dim] = x[base + t + p.half_dim];
+    return;
+  }
+  const float inv = p.has_inv_freq != 0u ? inv_freq[t] : exp2(-(float(2u * t) / float(2u * p.half_dim)) * p.log2_theta);
+  // precise: the float32 rounding of pos * inv_freq is part of the op (no fused multiply-add).
+  precise float angle = float(positions[row / p.heads]) * inv;
+  const vec2 sc = accurate_sincos(angle);
+  const float a = x[base + t], b = x[base + t + p.half_dim];
+  result[base + t] = a * sc.y - b * sc.x;
+  result[base + t + p.half_dim] = b * sc.y + a * sc.x;
+}
+#endif
+
+#ifdef SDPA
+// One workgroup per (head, query row), scores of up to SDPA_CHUNK keys in shared memory, an
+// online softmax across chunks; see cl/attention.cl.
+#define SDPA_LOCAL 64
+#define SDPA_CHUNK 1024
+#define SDPA_MAX_D 256
+#define SDPA_ACC 4  // SDPA_MAX_D / SDPA_LOCAL
+#define SDPA_NO_SCORE -3.0e38
+#define REDUCE_LOCAL_MAX SDPA_LOCAL
+#include "nn_reduce.glsl"
+
+layout(std430, binding = 0) readonly buffer Q { float q[]; };
+layout(std430, binding = 1) readonly buffer K { float k[]; };
+layout(std430, binding = 2) readonly buffer V { float v[]; };
+layout(std430, binding = 3) writeonly buffer Out { float result[]; };
+layout(push_constant) uniform Params { uint heads; uint kv_heads; uint sq; uint sk; uint d; uint dv; uint causal; float scale; } p;
+
+shared float q_row[SDPA_MAX_D];
+shared float scores[SDPA_CHUNK];
+
+void main() {
+  const uint row = flat_group_id();
+  if (row >= p.heads * p.sq) return;
+  const uint lid = gl_LocalInvocationID.x;
+  const uint i = row % p.sq;
+  const uint kv = (row / p.sq) / (p.heads / p.kv_heads);
+  const uint kh = kv * p.sk * p.d, vh = kv * p.sk * p.dv;
+  for (uint c = lid; c < p.d; c += SDPA_LOCAL) q_row[c] = q[row * p.d + c];
+  barrier();
+  const uint limit = p.causal != 0u ? min(p.sk, i + (p.sk - p.sq) + 1u) : p.sk;
+  float m = SDPA_NO_SCORE, l = 0.0;
+  float acc[SDPA_ACC];
+  for (uint r = 0u; r < SDPA_ACC; ++r) acc[r] = 0.0;
+  for (uint j0 = 0u; j0 < limit; j0 += SDPA_CHUNK) {
+    const uint count = min(uint(SDPA_CHUNK), limit - j0);
+    float chunk_max = SDPA_NO_SCORE;
+    for (uint jj = lid; jj < count; jj += SDPA_LOCAL) {
+      const uint kr = kh + (j0 + jj) * p.d;
+      float dot = 0.0;
+      for (uint c = 0u; c < p.d; ++c) dot += q_row[c] * k[kr + c];
+      scores[jj] = dot * p.scale;
+      chunk_max = max(chunk_max, dot * p.scale);
+    }
+    const float m_new = max(m, workgroup_reduce(chunk_max, true));
+    float chunk_sum = 0.0;
+    for (uint jj = lid; jj < count; jj += SDPA_LOCAL) {  // each invocation rewrites its own scores
+      const float e = exp(scores[jj] - m_new);
+      scores[jj] = e;
+      chunk_sum += e;
+    }
+    const float alpha = exp(m - m_new);
+    l = l * alpha + workgroup_reduce(chunk_sum, false);  // its barriers publish scores[]
+    m = m_new;
+    for (uint r = 0u; r < SDPA_ACC; ++r) acc[r] *= alpha;
+    for (uint jj = 0u; jj < count; ++jj) {
+      const float w = scores[jj];
+      const uint vr = vh + (j0 + jj) * p.dv;
+      for (uint r = 0u; r < SDPA_ACC; ++r) {
+        const uint c = lid + r * SDPA_LOCAL;
+        if (c < p.dv) acc[r] += w * v[vr + c];
+      }
+    }
+    barrier();  // everyone has read scores[] before the next chunk rewrites it
+  }
+  for (uint r = 0u; r < SDPA_ACC; ++r) {
+    const uint c = lid + r * SDPA_LOCAL;
+    if (c < p.dv) result[row * p.dv + c] = acc[r] / l;
+  }
+}
+#endif
