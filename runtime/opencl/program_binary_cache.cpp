@@ -1,5 +1,7 @@
 #include "runtime/opencl/program_binary_cache.h"
 
+#include "runtime/cache_dir.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,11 +38,6 @@ uint64_t read_u64(std::string_view bytes, size_t offset) {
   return value;
 }
 
-const char* nonempty_env(const char* name) {
-  const char* value = std::getenv(name);
-  return value && *value ? value : nullptr;
-}
-
 }  // namespace
 
 void Fnv1a64::add_bytes(const void* data, size_t size) {
@@ -66,19 +63,7 @@ uint64_t program_key(const ProgramIdentity& id) {
   return hash.value();
 }
 
-std::optional<std::filesystem::path> program_cache_directory() {
-  std::filesystem::path root;
-  if (const char* dir = nonempty_env("PORTAQUANT_CACHE_DIR")) {
-    root = dir;
-  } else if (const char* xdg = nonempty_env("XDG_CACHE_HOME")) {
-    root = std::filesystem::path(xdg) / "portaquant";
-  } else if (const char* home = nonempty_env("HOME")) {
-    root = std::filesystem::path(home) / ".cache" / "portaquant";
-  } else {
-    return std::nullopt;
-  }
-  return root / "opencl";
-}
+std::optional<std::filesystem::path> program_cache_directory() { return kernel_cache_dir("opencl"); }
 
 std::filesystem::path program_binary_path(const std::filesystem::path& directory, uint64_t key) {
   char name[32];

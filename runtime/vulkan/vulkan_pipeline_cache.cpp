@@ -1,5 +1,7 @@
 #include "runtime/vulkan/vulkan_pipeline_cache.h"
 
+#include "runtime/cache_dir.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -14,11 +16,6 @@ namespace {
 
 constexpr size_t kHeaderBytes = 16 + VK_UUID_SIZE;  // sizeof(VkPipelineCacheHeaderVersionOne)
 constexpr std::streamoff kMaxCacheFileBytes = std::streamoff{1} << 30;
-
-std::filesystem::path env_path(const char* name) {
-  const char* value = std::getenv(name);
-  return value && *value ? std::filesystem::path(value) : std::filesystem::path();
-}
 
 // The header's fields are little-endian whatever the host's byte order (Vulkan spec).
 uint32_t read_le32(std::span<const std::byte> data, size_t offset) {
@@ -44,12 +41,7 @@ std::span<const std::byte> as_bytes(const std::string& text) {
 
 }  // namespace
 
-std::filesystem::path cache_directory() {
-  if (auto dir = env_path("PORTAQUANT_CACHE_DIR"); !dir.empty()) return dir;
-  if (auto dir = env_path("XDG_CACHE_HOME"); !dir.empty()) return dir / "portaquant";
-  if (auto home = env_path("HOME"); !home.empty()) return home / ".cache" / "portaquant";
-  return {};
-}
+std::filesystem::path cache_directory() { return kernel_cache_dir("vulkan").value_or(std::filesystem::path()); }
 
 std::filesystem::path pipeline_cache_file(const VkPhysicalDeviceProperties& properties) {
   const std::filesystem::path dir = cache_directory();
@@ -61,7 +53,7 @@ std::filesystem::path pipeline_cache_file(const VkPhysicalDeviceProperties& prop
     std::snprintf(name, sizeof name, "%02x", byte);
     file += name;
   }
-  return dir / "vulkan" / (file + ".bin");
+  return dir / (file + ".bin");
 }
 
 bool pipeline_cache_header_matches(std::span<const std::byte> data, const VkPhysicalDeviceProperties& properties) {

@@ -14,8 +14,7 @@
 
 namespace pq::rt::vulkan {
 
-// $PORTAQUANT_CACHE_DIR, else $XDG_CACHE_HOME/portaquant, else ~/.cache/portaquant; empty when
-// none of these variables is set.
+// The vulkan/ folder of the kernel cache (runtime/cache_dir.h); empty when there is none.
 std::filesystem::path cache_directory();
 
 // <cache dir>/vulkan/<vendorID>-<deviceID>-<driverVersion>-<pipelineCacheUUID>.bin (hex numbers).
