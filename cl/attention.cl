@@ -1,10 +1,11 @@
 // Attention pieces on float32 (runtime/ops/nn_attention.cpp): rope and sdpa.
 
-// sin and cos of a float32 angle, to a few ulp for |a| < 2^17 * pi/2 (positions of 128k-token
-// contexts), on any device: the quadrant reduction a = k * pi/2 + r subtracts pi/2 in four parts,
-// the first three short enough (<= 7 significant bits) that k * part is exact for k < 2^17; then
-// Cephes' minimax polynomials on |r| <= pi/4. (Built-in sin/cos lose the reduction's accuracy on
-// some devices, and GLSL only promises 2^-11 absolute error inside [-pi, pi].)
+// sin and cos of a float32 angle with an absolute error below 8e-8 for |a| < 2^17 * pi/2
+// (positions of 128k-token contexts; measured over 2e7 angles against double, with and without
+// fused multiply-adds). The quadrant reduction a = k * pi/2 + r subtracts pi/2 in four parts,
+// the first three short enough (<= 7 significant bits) that k * part is exact for k < 2^17;
+// then Cephes' minimax polynomials on |r| <= pi/4. GLSL's sin/cos promise only 2^-11 inside
+// [-pi, pi] and nothing outside, so both backends use this routine and agree.
 inline float2 accurate_sincos(float a) {
   const float k = rint(a * 0.63661977236758134f);
   float r = a - k * 1.5625f;

@@ -21,17 +21,18 @@ __kernel void norm_rows_f32(__global const float* x, __global const float* weigh
   if (row >= p.rows) return;
   const uint lid = get_local_id(0), step = get_local_size(0);
   __global const float* xr = x + row * p.dim;
-  // rmsnorm does not centre: its sum covers no element. The reduction itself is unconditional:
-  // barriers stay out of branches (pocl 3.1 mishandles them there).
-  const uint centred = p.mode == 0 ? p.dim : 0;
-  float s = 0.0f;
-  for (uint i = lid; i < centred; i += step) s += xr[i];
-  const float mean = workgroup_reduce(scratch, s, 0) / (float)p.dim;
+  float mean = 0.0f;
+  if (p.mode == 0) {  // uniform across the workgroup, so the barriers inside are legal
+    float s = 0.0f;
+    for (uint i = lid; i < p.dim; i += step) s += xr[i];
+    mean = workgroup_reduce(scratch, s, 0) / (float)p.dim;
+  }
   float ss = 0.0f;
   for (uint i = lid; i < p.dim; i += step) ss += (xr[i] - mean) * (xr[i] - mean);
   const float inv = rsqrt(workgroup_reduce(scratch, ss, 0) / (float)p.dim + p.eps);
-  // Two loops rather than a branch on has_bias inside one: pocl 3.1 runs every work-item through
-  // such a loop after the barriers above (writing past the row end when dim < the workgroup).
+  // Two loops rather than a branch on has_bias inside one: with the branch inside, pocl 3.1
+  // miscompiled this kernel so that every work-item wrote yr[lid], past the row end when dim is
+  // smaller than the workgroup (the conformance guard bytes caught it).
   __global float* yr = out + row * p.dim;
   if (p.has_bias) {
     for (uint i = lid; i < p.dim; i += step) yr[i] = (xr[i] - mean) * inv * weight[i] + bias[i];

@@ -5,6 +5,7 @@
 
 #include "runtime/conformance.h"
 #include "runtime/device.h"
+#include "runtime/opencl/opencl_backend.h"
 
 namespace pq::cli {
 namespace {
@@ -53,6 +54,10 @@ int run_conformance_command(const ConformanceArgs& args, std::ostream& out) {
   const auto results = rt::run_conformance(devices, options);
   if (results.empty()) throw std::runtime_error("no op matches '" + args.op_pattern + "'");
   out << rt::format_conformance_table(results);
+  // How a user (and CI) sees that a second run compiles nothing on OpenCL.
+  const auto programs = rt::opencl_program_stats();
+  out << "opencl programs: " << programs.source_builds << " built from source, " << programs.cache_hits
+      << " loaded from the binary cache\n";
   for (const auto& r : results) {
     if (!r.passed()) return 1;
   }

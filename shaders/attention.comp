@@ -11,10 +11,14 @@ layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer Pos { int positions[]; };
 layout(std430, binding = 2) readonly buffer Inv { float inv_freq[]; };
 layout(std430, binding = 3) writeonly buffer Out { float result[]; };
-layout(push_constant) uniform Params { uint rows; uint heads; uint head_dim; uint half_dim; uint has_inv_freq; float log2_theta; } p;
+layout(push_constant) uniform Params {
+  uint rows, heads, head_dim, half_dim, has_inv_freq;
+  float log2_theta;
+} p;
 
-// sin and cos to a few ulp for |a| < 2^17 * pi/2: exact four-part quadrant reduction, then
-// Cephes' polynomials on |r| <= pi/4 (GLSL's sin/cos only promise 2^-11 inside [-pi, pi]).
+// sin and cos with an absolute error below 8e-8 for |a| < 2^17 * pi/2: exact four-part quadrant
+// reduction, then Cephes' polynomials on |r| <= pi/4 (GLSL's sin/cos only promise 2^-11 inside
+// [-pi, pi]); the same routine as cl/attention.cl.
 vec2 accurate_sincos(float a) {
   const float k = roundEven(a * 0.63661977236758134);
   float r = a - k * 1.5625;
@@ -65,7 +69,10 @@ layout(std430, binding = 0) readonly buffer Q { float q[]; };
 layout(std430, binding = 1) readonly buffer K { float k[]; };
 layout(std430, binding = 2) readonly buffer V { float v[]; };
 layout(std430, binding = 3) writeonly buffer Out { float result[]; };
-layout(push_constant) uniform Params { uint heads; uint kv_heads; uint sq; uint sk; uint d; uint dv; uint causal; float scale; } p;
+layout(push_constant) uniform Params {
+  uint heads, kv_heads, sq, sk, d, dv, causal;
+  float scale;
+} p;
 
 shared float q_row[SDPA_MAX_D];
 shared float scores[SDPA_CHUNK];

@@ -22,10 +22,11 @@ const uint LIN_FMT_U4 = 7u;
 const uint LIN_FMT_U2 = 8u;
 
 // Workgroup shapes; the launch (runtime/ops/linear_common.cpp) uses the same sizes.
-const uint LIN_GEMV_LOCAL = 64u;  // invocations per output column
+const uint LIN_GEMV_LOCAL = 64u;  // invocations per workgroup
+const uint LIN_GEMV_ROWS = 4u;    // output columns (rows of W) per workgroup
 const uint LIN_GEMV_MAX_N = 8u;   // rows of x served by GEMV
 const uint LIN_GEMM_TILE = 32u;   // output tile: 32 rows of x × 32 rows of W
-const uint LIN_GEMM_TK = 16u;     // k-slice staged in shared memory per step
+const uint LIN_GEMM_TK = 32u;     // k-slice staged in shared memory per step (a multiple of 4)
 const uint LIN_GEMM_LOCAL = 64u;  // 8 × 8 invocations, each computing 4 × 4 outputs strided by 8
 const uint LIN_GEMM_SIDE = 8u;
 
@@ -132,47 +133,134 @@ float linear_finish(float acc, uint col) {
   return p.has_bias != 0u ? v + bias[col] : v;
 }
 
+// ---- 4 consecutive elements (word-aligned rows: k % 4 == 0, sub-byte G % 4 == 0) ------------
+
+bool linear_word_aligned() {
+  const bool sub_byte = p.w_format == LIN_FMT_U4 || p.w_format == LIN_FMT_U2;
+  return p.k % 4u == 0u && (!sub_byte || p.group_size % 4u == 0u);
+}
+
+// The four bytes of a word, sign-extended.
+ivec4 linear_i8x4(uint word) {
+  return ivec4(bitfieldExtract(int(word), 0, 8), bitfieldExtract(int(word), 8, 8), bitfieldExtract(int(word), 16, 8),
+               bitfieldExtract(int(word), 24, 8));
+}
+
+vec4 linear_decode8x4(uint fmt, uint word) {
+  if (fmt == LIN_FMT_I8) return vec4(linear_i8x4(word));
+  return vec4(linear_decode_f8(fmt, word & 0xFFu), linear_decode_f8(fmt, (word >> 8) & 0xFFu),
+              linear_decode_f8(fmt, (word >> 16) & 0xFFu), linear_decode_f8(fmt, word >> 24));
+}
+
+// x[i..i+3], i a multiple of 4. f16 goes through the driver's conversion here (a flushed f16
+// subnormal x, below 6.1e-5, changes a dot product negligibly; scales use linear_f16).
+vec4 linear_load_x4(uint i) {
+  if (p.x_format == LIN_FMT_F32) {
+    return vec4(uintBitsToFloat(x_words[i]), uintBitsToFloat(x_words[i + 1u]), uintBitsToFloat(x_words[i + 2u]),
+                uintBitsToFloat(x_words[i + 3u]));
+  }
+  if (p.x_format == LIN_FMT_F16) return vec4(unpackHalf2x16(x_words[i / 2u]), unpackHalf2x16(x_words[i / 2u + 1u]));
+  if (p.x_format == LIN_FMT_BF16) {
+    const uint a = x_words[i / 2u], b = x_words[i / 2u + 1u];
+    return uintBitsToFloat(uvec4(a << 16, a & 0xFFFF0000u, b << 16, b & 0xFFFF0000u));
+  }
+  return linear_decode8x4(p.x_format, x_words[i / 4u]);
+}
+
+// W[row, col..col+3] (col a multiple of 4), as linear_load_weight.
+vec4 linear_load_weight4(uint w_base, uint row, uint col) {
+  if (p.w_format == LIN_FMT_U4 || p.w_format == LIN_FMT_U2) {
+    const uint bits = p.w_format == LIN_FMT_U4 ? 4u : 2u;
+    const uint group_in_row = col / p.group_size;
+    const uint g = row * (p.k / p.group_size) + group_in_row;
+    const uint plane = g / p.packed_rows;
+    const uint byte_index = (g - plane * p.packed_rows) * p.group_size + (col - group_in_row * p.group_size);
+    const uvec4 q = (uvec4(w_words[byte_index / 4u]) >> (uvec4(0u, 8u, 16u, 24u) + bits * plane)) & ((1u << bits) - 1u);
+    return linear_load_scale(g) * vec4(q) - linear_load_shift(g);
+  }
+  if (p.w_format == LIN_FMT_F32) {
+    const uint i = w_base + row * p.w_row_stride + col;
+    return vec4(uintBitsToFloat(w_words[i]), uintBitsToFloat(w_words[i + 1u]), uintBitsToFloat(w_words[i + 2u]),
+                uintBitsToFloat(w_words[i + 3u]));
+  }
+  return linear_decode8x4(p.w_format, w_words[(row * p.k + col) / 4u]);
+}
+
 // The accumulation type and the operand loads of this variant.
 #ifdef INT_ACC
 #define ACC_T int
+#define ACC_VEC4 ivec4
 ACC_T x_operand(uint x_base, uint i) { return linear_i8(WORD_BYTE(x_words, x_base + i)); }
 ACC_T w_operand(uint w_base, uint row, uint col) { return linear_i8(WORD_BYTE(w_words, row * p.k + col)); }
+ACC_VEC4 x_operand4(uint i) { return linear_i8x4(x_words[i / 4u]); }
+ACC_VEC4 w_operand4(uint w_base, uint row, uint col) { return linear_i8x4(w_words[(row * p.k + col) / 4u]); }
+bool w_word_aligned() { return p.k % 4u == 0u; }
+int dot4(ivec4 a, ivec4 b) {
+  const ivec4 prod = a * b;
+  return prod.x + prod.y + prod.z + prod.w;
+}
 void linear_store(uint i, int acc, uint col) {
   y_words[i] = p.raw_int != 0u ? uint(acc) : floatBitsToUint(linear_finish(float(acc), col));
 }
 #else
 #define ACC_T float
+#define ACC_VEC4 vec4
 ACC_T x_operand(uint x_base, uint i) { return linear_load_x(x_base + i); }
 ACC_T w_operand(uint w_base, uint row, uint col) { return linear_load_weight(w_base, row, col); }
+ACC_VEC4 x_operand4(uint i) { return linear_load_x4(i); }
+ACC_VEC4 w_operand4(uint w_base, uint row, uint col) { return linear_load_weight4(w_base, row, col); }
+bool w_word_aligned() { return linear_word_aligned(); }
+float dot4(vec4 a, vec4 b) { return dot(a, b); }
 void linear_store(uint i, float acc, uint col) { y_words[i] = floatBitsToUint(linear_finish(acc, col)); }
 #endif
 
-// ---- GEMV: one workgroup per output column, every x row reuses each decoded weight -----------
+// ---- GEMV -------------------------------------------------------------------------------------
+// A workgroup computes LIN_GEMV_ROWS output columns for every row of x (n ≤ 8): each invocation
+// walks its share of k for all of them, so a decoded weight serves n rows of x and an x value
+// serves LIN_GEMV_ROWS weights. Partial sums meet in shared memory behind one barrier: few fat
+// workgroups and few barriers suit lavapipe (it pays per workgroup and per barrier) and are
+// fine on GPUs. Word-aligned rows (every real model) step 4 columns at a time.
 #ifdef GEMV
-shared ACC_T partial[LIN_GEMV_MAX_N][LIN_GEMV_LOCAL];
+// One row per (column, x row) pair, padded by one so the summing invocations hit distinct banks.
+shared ACC_T partial[LIN_GEMV_ROWS * LIN_GEMV_MAX_N][LIN_GEMV_LOCAL + 1u];
 
 void main() {
-  const uint col = flat_group_id();  // wrapped into grid dimension y past 65535 columns
+  const uint col0 = flat_group_id() * LIN_GEMV_ROWS;  // the grid wraps past 65535 groups
   const uint lid = gl_LocalInvocationID.x;
-  // A uniform exit: the whole workgroup shares `col`, so no invocation misses a barrier.
-  if (col >= p.m) return;
-  ACC_T acc[LIN_GEMV_MAX_N];
-  for (uint j = 0u; j < LIN_GEMV_MAX_N; ++j) acc[j] = ACC_T(0);
-  for (uint c = lid; c < p.k; c += LIN_GEMV_LOCAL) {
-    const ACC_T wv = w_operand(0u, col, c);
-    for (uint j = 0u; j < LIN_GEMV_MAX_N; ++j) {
-      if (j < p.n) acc[j] += wv * x_operand(0u, j * p.k + c);
+  const uint rows = col0 < p.m ? min(LIN_GEMV_ROWS, p.m - col0) : 0u;  // 0 in wrap padding
+  ACC_T acc[LIN_GEMV_ROWS][LIN_GEMV_MAX_N];
+  for (uint r = 0u; r < LIN_GEMV_ROWS; ++r) {
+    for (uint j = 0u; j < LIN_GEMV_MAX_N; ++j) acc[r][j] = ACC_T(0);
+  }
+  if (w_word_aligned()) {
+    for (uint c = 4u * lid; c < p.k; c += 4u * LIN_GEMV_LOCAL) {
+      ACC_VEC4 wv[LIN_GEMV_ROWS];
+      for (uint r = 0u; r < LIN_GEMV_ROWS; ++r) wv[r] = r < rows ? w_operand4(0u, col0 + r, c) : ACC_VEC4(0);
+      for (uint j = 0u; j < LIN_GEMV_MAX_N && j < p.n; ++j) {
+        const ACC_VEC4 xv = x_operand4(j * p.k + c);
+        for (uint r = 0u; r < LIN_GEMV_ROWS; ++r) acc[r][j] += dot4(wv[r], xv);
+      }
+    }
+  } else {
+    for (uint c = lid; c < p.k; c += LIN_GEMV_LOCAL) {
+      ACC_T wv[LIN_GEMV_ROWS];
+      for (uint r = 0u; r < LIN_GEMV_ROWS; ++r) wv[r] = r < rows ? w_operand(0u, col0 + r, c) : ACC_T(0);
+      for (uint j = 0u; j < LIN_GEMV_MAX_N && j < p.n; ++j) {
+        const ACC_T xv = x_operand(0u, j * p.k + c);
+        for (uint r = 0u; r < LIN_GEMV_ROWS; ++r) acc[r][j] += wv[r] * xv;
+      }
     }
   }
-  for (uint j = 0u; j < LIN_GEMV_MAX_N; ++j) partial[j][lid] = acc[j];
+  for (uint r = 0u; r < LIN_GEMV_ROWS; ++r) {
+    for (uint j = 0u; j < LIN_GEMV_MAX_N; ++j) partial[r * LIN_GEMV_MAX_N + j][lid] = acc[r][j];
+  }
   barrier();
-  for (uint s = LIN_GEMV_LOCAL / 2u; s > 0u; s >>= 1) {
-    if (lid < s) {
-      for (uint j = 0u; j < LIN_GEMV_MAX_N; ++j) partial[j][lid] += partial[j][lid + s];
-    }
-    barrier();
+  const uint r = lid / LIN_GEMV_MAX_N, j = lid % LIN_GEMV_MAX_N;
+  if (r < rows && j < p.n) {
+    ACC_T sum = ACC_T(0);
+    for (uint i = 0u; i < LIN_GEMV_LOCAL; ++i) sum += partial[lid][i];
+    linear_store(j * p.m + col0 + r, sum, col0 + r);
   }
-  if (lid < p.n) linear_store(lid * p.m + col, partial[lid][0], col);
 }
 #endif
 
@@ -184,8 +272,32 @@ void main() {
 shared ACC_T xt[LIN_GEMM_TK][LIN_GEMM_TILE + 1u];
 shared ACC_T wt[LIN_GEMM_TK][LIN_GEMM_TILE + 1u];
 
-// x rows row0.., k-slice k0.. → xt[kk][r]; zero outside the matrix.
+// Staging writes tile[kk][r] = operand (row0 + r, k0 + kk), zero outside the matrix. Where
+// rows are word-aligned each invocation stages 4 consecutive k at a time.
+void put_x4(uint kk, uint r, ACC_VEC4 v) {
+  xt[kk][r] = v.x;
+  xt[kk + 1u][r] = v.y;
+  xt[kk + 2u][r] = v.z;
+  xt[kk + 3u][r] = v.w;
+}
+
+void put_w4(uint kk, uint r, ACC_VEC4 v) {
+  wt[kk][r] = v.x;
+  wt[kk + 1u][r] = v.y;
+  wt[kk + 2u][r] = v.z;
+  wt[kk + 3u][r] = v.w;
+}
+
 void stage_x(uint x_base, uint row0, uint k0, uint tid) {
+  if (p.k % 4u == 0u) {
+    for (uint e = tid; e < LIN_GEMM_TILE * LIN_GEMM_TK / 4u; e += LIN_GEMM_LOCAL) {
+      const uint r = e / (LIN_GEMM_TK / 4u), kk = 4u * (e % (LIN_GEMM_TK / 4u));
+      const uint row = row0 + r, c = k0 + kk;
+      const bool inside = row < p.n && c < p.k;  // k % 4 == 0: c < k covers c + 3
+      put_x4(kk, r, inside ? x_operand4(x_base + row * p.k + c) : ACC_VEC4(0));
+    }
+    return;
+  }
   for (uint e = tid; e < LIN_GEMM_TILE * LIN_GEMM_TK; e += LIN_GEMM_LOCAL) {
     const uint r = e / LIN_GEMM_TK, kk = e % LIN_GEMM_TK;
     const uint row = row0 + r, c = k0 + kk;
@@ -196,6 +308,14 @@ void stage_x(uint x_base, uint row0, uint k0, uint tid) {
 void stage_w(uint w_base, uint col0, uint k0, uint tid) {
   // Float B stored [k, m] is contiguous along m: walk the tile along m so reads stay coalesced.
   const bool m_contiguous = p.w_format == LIN_FMT_F32 && p.w_col_stride != 1u;
+  if (!m_contiguous && w_word_aligned()) {
+    for (uint e = tid; e < LIN_GEMM_TILE * LIN_GEMM_TK / 4u; e += LIN_GEMM_LOCAL) {
+      const uint r = e / (LIN_GEMM_TK / 4u), kk = 4u * (e % (LIN_GEMM_TK / 4u));
+      const uint row = col0 + r, c = k0 + kk;
+      put_w4(kk, r, row < p.m && c < p.k ? w_operand4(w_base, row, c) : ACC_VEC4(0));
+    }
+    return;
+  }
   for (uint e = tid; e < LIN_GEMM_TILE * LIN_GEMM_TK; e += LIN_GEMM_LOCAL) {
     const uint r = m_contiguous ? e % LIN_GEMM_TILE : e / LIN_GEMM_TK;
     const uint kk = m_contiguous ? e / LIN_GEMM_TILE : e % LIN_GEMM_TK;

@@ -20,12 +20,12 @@ void main() {
   const uint row = flat_group_id();
   if (row >= p.rows) return;
   const uint lid = gl_LocalInvocationID.x, step = gl_WorkGroupSize.x, base = row * p.dim;
-  // layernorm centres first, so the variance does not cancel; rmsnorm's sum covers no element
-  // (the reduction stays unconditional, as in cl/norm.cl).
-  const uint centred = p.mode == 0u ? p.dim : 0u;
-  float s = 0.0;
-  for (uint i = lid; i < centred; i += step) s += x[base + i];
-  const float mean = workgroup_reduce(s, false) / float(p.dim);
+  float mean = 0.0;
+  if (p.mode == 0u) {  // layernorm centres first, so the variance does not cancel (uniform branch)
+    float s = 0.0;
+    for (uint i = lid; i < p.dim; i += step) s += x[base + i];
+    mean = workgroup_reduce(s, false) / float(p.dim);
+  }
   float ss = 0.0;
   for (uint i = lid; i < p.dim; i += step) ss += (x[base + i] - mean) * (x[base + i] - mean);
   const float inv = inversesqrt(workgroup_reduce(ss, false) / float(p.dim) + p.eps);

@@ -9,6 +9,7 @@ namespace {
 
 // Workgroup shapes compiled into cl/linear.cl and shaders/linear.comp (GEMV_LOCAL, GEMM_*).
 constexpr uint32_t kGemvLocal = 64;
+constexpr uint32_t kGemvColumns = 4;  // output columns per GEMV workgroup (LIN_GEMV_ROWS)
 constexpr uint32_t kGemmTile = 32;
 constexpr uint32_t kGemmLocal = 64;
 constexpr uint64_t kMaxGroups = 65535;  // Vulkan's guaranteed limit per grid dimension
@@ -23,8 +24,9 @@ KernelLaunch gemv_launch(const LinearParams& p, Accumulate accumulate) {
   KernelLaunch launch;
   launch.kernel = accumulate == Accumulate::Int ? "linear_gemv_i8" : "linear_gemv";
   launch.local = {kGemvLocal, 1, 1};
-  // One workgroup per output column; past 65535 the columns wrap into grid dimension y.
-  launch.groups = {static_cast<uint32_t>(std::min<uint64_t>(p.m, kMaxGroups)), ceil_div(p.m, kMaxGroups), 1};
+  // kGemvColumns output columns per workgroup; past 65535 groups the grid wraps into dimension y.
+  const uint64_t groups = ceil_div(p.m, kGemvColumns);
+  launch.groups = {static_cast<uint32_t>(std::min(groups, kMaxGroups)), ceil_div(groups, kMaxGroups), 1};
   return launch;
 }
 

@@ -29,23 +29,30 @@ KernelLaunch grid_rows(std::string kernel, uint64_t rows, uint32_t local) {
 
 void check_index_range(const std::string& op, const std::vector<TensorSpec>& specs) {
   for (const auto& s : specs) {
-    if (shape_numel(s.shape) >= (int64_t{1} << 31)) op_error(op, "tensors must have fewer than 2^31 elements: " + describe({s}));
+    if (shape_numel(s.shape) >= (int64_t{1} << 31)) {
+      op_error(op, "tensors must have fewer than 2^31 elements: " + describe({s}));
+    }
   }
 }
 
 int64_t int_param(const std::string& op, const OpParams& params, const std::string& name, int64_t fallback, int64_t lo,
                   int64_t hi) {
   const std::string range = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-  if (!params.has(name) && (fallback < lo || fallback > hi)) op_error(op, "parameter " + name + " (" + range + ") is required");
+  if (!params.has(name) && (fallback < lo || fallback > hi)) {
+    op_error(op, "parameter " + name + " (" + range + ") is required");
+  }
   const double v = params.get(name, static_cast<double>(fallback));
-  if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)) || v != static_cast<double>(static_cast<int64_t>(v))) {
+  if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)) ||
+      v != static_cast<double>(static_cast<int64_t>(v))) {
     op_error(op, "parameter " + name + " must be " + range + ", got " + params.to_string());
   }
   return static_cast<int64_t>(v);
 }
 
 void expect_rank(const std::string& op, const std::string& what, const TensorSpec& spec, size_t rank) {
-  if (spec.shape.size() != rank) op_error(op, what + " must have " + std::to_string(rank) + " dims, got " + describe({spec}));
+  if (spec.shape.size() != rank) {
+    op_error(op, what + " must have " + std::to_string(rank) + " dims, got " + describe({spec}));
+  }
 }
 
 void expect_f32_shape(const std::string& op, const std::string& what, const TensorSpec& spec, const Shape& shape) {

@@ -40,13 +40,20 @@ struct RopeParams {
 RopeGeometry rope_geometry(const std::vector<TensorSpec>& in, const OpParams& p) {
   const std::string op = "rope";
   if (in.size() != 2 && in.size() != 3) op_error(op, "expects x, positions[, inv_freq], got " + describe(in));
-  if (in[0].dtype != DType::F32 || in[1].dtype != DType::I32) op_error(op, "x must be float32 and positions int32: " + describe(in));
+  if (in[0].dtype != DType::F32 || in[1].dtype != DType::I32) {
+    op_error(op, "x must be float32 and positions int32: " + describe(in));
+  }
   nn::expect_rank(op, "x", in[0], 3);
   nn::check_index_range(op, in);
   RopeGeometry g{in[0].shape[0], in[0].shape[1], in[0].shape[2], 0, in.size() == 3, p.get("theta", 10000.0)};
-  if (g.seq < 1 || g.heads < 1 || g.head_dim < 2) op_error(op, "x must be [seq, heads, head_dim >= 2]: " + describe(in));
+  if (g.seq < 1 || g.heads < 1 || g.head_dim < 2) {
+    op_error(op, "x must be [seq, heads, head_dim >= 2]: " + describe(in));
+  }
   if (in[1].shape != Shape{g.seq}) op_error(op, "positions must be [seq]: " + describe(in));
-  const int64_t fallback = g.has_inv_freq ? 2 * shape_numel(in[2].shape) : g.head_dim;
+  if (g.has_inv_freq && (in[2].shape.size() != 1 || in[2].shape[0] < 1 || 2 * in[2].shape[0] > g.head_dim)) {
+    op_error(op, "inv_freq must be [rotary_dim / 2] with rotary_dim <= head_dim: " + describe(in));
+  }
+  const int64_t fallback = g.has_inv_freq ? 2 * in[2].shape[0] : g.head_dim;
   const int64_t rotary = nn::int_param(op, p, "rotary_dim", fallback, 2, g.head_dim);
   if (rotary % 2 != 0) op_error(op, "rotary_dim must be even, got " + p.to_string());
   g.half = rotary / 2;
@@ -104,7 +111,9 @@ void rope_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const 
 
 Tensor positions(int64_t seq, int32_t max_position, uint32_t seed) {
   std::vector<int32_t> v(static_cast<size_t>(seq));
-  for (int64_t i = 0; i < seq; ++i) v[static_cast<size_t>(i)] = static_cast<int32_t>((i * 2654435761u + seed) % static_cast<uint32_t>(max_position));
+  for (int64_t i = 0; i < seq; ++i) {
+    v[static_cast<size_t>(i)] = static_cast<int32_t>((i * 2654435761u + seed) % static_cast<uint32_t>(max_position));
+  }
   v.front() = 0;
   if (seq > 1) v.back() = max_position - 1;
   return Tensor::from_values(DType::I32, {seq}, v);
@@ -126,13 +135,17 @@ Tensor llama3_inv_freq(int64_t head_dim, double theta) {
 std::vector<OpCase> rope_cases() {
   std::vector<OpCase> cases;
   cases.push_back({"x[1,1,2]", {random_tensor(DType::F32, {1, 1, 2}, 1200), positions(1, 1, 1)}, {}});
-  cases.push_back({"x[7,3,64] pos<2048", {random_tensor(DType::F32, {7, 3, 64}, 1201), positions(7, 2048, 2)}, {{"theta", 10000}}});
-  cases.push_back({"x[5,2,6] rotary 4", {random_tensor(DType::F32, {5, 2, 6}, 1202), positions(5, 100, 3)},
+  cases.push_back(
+      {"x[7,3,64] pos<2048", {random_tensor(DType::F32, {7, 3, 64}, 1201), positions(7, 2048, 2)}, {{"theta", 10000}}});
+  cases.push_back({"x[5,2,6] rotary 4",
+                   {random_tensor(DType::F32, {5, 2, 6}, 1202), positions(5, 100, 3)},
                    {{"theta", 500000}, {"rotary_dim", 4}}});
   cases.push_back({"x[11,1,130]", {random_tensor(DType::F32, {11, 1, 130}, 1203), positions(11, 31, 4)}, {}});
   // Long-context positions: only accurate sin/cos range reduction on the device meets the bound.
-  cases.push_back({"x[9,4,128] llama3 inv_freq pos<131072",
-                   {random_tensor(DType::F32, {9, 4, 128}, 1204), positions(9, 131072, 5), llama3_inv_freq(128, 500000.0)}, {}});
+  cases.push_back(
+      {"x[9,4,128] llama3 inv_freq pos<131072",
+       {random_tensor(DType::F32, {9, 4, 128}, 1204), positions(9, 131072, 5), llama3_inv_freq(128, 500000.0)},
+       {}});
   return cases;
 }
 
@@ -183,7 +196,9 @@ SdpaGeometry sdpa_geometry(const std::vector<TensorSpec>& in, const OpParams& p)
   expect_inputs(op, in, {DType::F32, DType::F32, DType::F32});
   for (size_t i = 0; i < 3; ++i) nn::expect_rank(op, i == 0 ? "q" : i == 1 ? "k" : "v", in[i], 3);
   nn::check_index_range(op, in);
-  SdpaGeometry g{in[0].shape[0], in[1].shape[0], in[0].shape[1], in[1].shape[1], in[0].shape[2], in[2].shape[2], false, 0.0};
+  SdpaGeometry g{};
+  g.heads = in[0].shape[0], g.sq = in[0].shape[1], g.d = in[0].shape[2];
+  g.kv_heads = in[1].shape[0], g.sk = in[1].shape[1], g.dv = in[2].shape[2];
   if (in[1].shape[2] != g.d || in[2].shape[0] != g.kv_heads || in[2].shape[1] != g.sk) {
     op_error(op, "expects q[heads,sq,d], k[kv_heads,sk,d], v[kv_heads,sk,dv]: " + describe(in));
   }
@@ -220,8 +235,8 @@ void sdpa_row(const SdpaGeometry& g, const float* q, const float* k, const float
 }
 
 std::vector<Tensor> sdpa_reference(const std::vector<Tensor>& in, const OpParams& p) {
-  const SdpaGeometry g = sdpa_geometry({{in[0].dtype(), in[0].shape()}, {in[1].dtype(), in[1].shape()},
-                                        {in[2].dtype(), in[2].shape()}}, p);
+  const SdpaGeometry g = sdpa_geometry(
+      {{in[0].dtype(), in[0].shape()}, {in[1].dtype(), in[1].shape()}, {in[2].dtype(), in[2].shape()}}, p);
   const auto q = in[0].to_float_vector(), k = in[1].to_float_vector(), v = in[2].to_float_vector();
   std::vector<float> out(static_cast<size_t>(g.heads * g.sq * g.dv));
   for (int64_t h = 0; h < g.heads; ++h) {
@@ -236,7 +251,8 @@ std::vector<Tensor> sdpa_reference(const std::vector<Tensor>& in, const OpParams
 
 void sdpa_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
                  const OpParams& p) {
-  const SdpaGeometry g = sdpa_geometry({{in[0].dtype, in[0].shape}, {in[1].dtype, in[1].shape}, {in[2].dtype, in[2].shape}}, p);
+  const SdpaGeometry g =
+      sdpa_geometry({{in[0].dtype, in[0].shape}, {in[1].dtype, in[1].shape}, {in[2].dtype, in[2].shape}}, p);
   KernelLaunch launch = nn::grid_rows("sdpa_f32", static_cast<uint64_t>(g.heads * g.sq), kSdpaLocal);
   launch.buffers = {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), out[0].buffer.get()};
   launch.set_params(SdpaParams{nn::u32(g.heads), nn::u32(g.kv_heads), nn::u32(g.sq), nn::u32(g.sk), nn::u32(g.d),
@@ -254,12 +270,12 @@ std::vector<OpCase> sdpa_cases() {
       {1, 1, 1, 1, 1, 1, {}, 1.0f},
       {2, 2, 7, 7, 16, 16, {{"causal", 1}}, 1.0f},
       {3, 3, 5, 129, 64, 64, {}, 1.0f},
-      {2, 1, 3, 2053, 16, 8, {{"causal", 1}}, 3.0f},        // three key chunks, the last of a few keys
-      {4, 2, 13, 31, 32, 32, {{"causal", 1}}, 1.0f},         // grouped K/V heads, sq < sk
-      {2, 2, 3, 67, 24, 40, {{"scale", 0.3}}, 1.0f},         // dv != d, explicit scale
-      {1, 1, 2, 5, 256, 256, {}, 1.0f},                      // the largest head dims
-      {5, 1, 1, 200, 80, 80, {{"causal", 1}}, 1.0f},         // decode step, one K/V head
-      {2, 2, 37, 37, 128, 128, {{"causal", 1}}, 6.0f},       // peaked scores: the running max moves
+      {2, 1, 3, 2053, 16, 8, {{"causal", 1}}, 3.0f},    // three key chunks, the last of a few keys
+      {4, 2, 13, 31, 32, 32, {{"causal", 1}}, 1.0f},    // grouped K/V heads, sq < sk
+      {2, 2, 3, 67, 24, 40, {{"scale", 0.3}}, 1.0f},    // dv != d, explicit scale
+      {1, 1, 2, 5, 256, 256, {}, 1.0f},                 // the largest head dims
+      {5, 1, 1, 200, 80, 80, {{"causal", 1}}, 1.0f},    // decode step, one K/V head
+      {2, 2, 37, 37, 128, 128, {{"causal", 1}}, 6.0f},  // peaked scores: the running max moves
   };
   std::vector<OpCase> cases;
   uint32_t seed = 1300;

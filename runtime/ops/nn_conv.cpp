@@ -5,8 +5,8 @@
 #include <limits>
 #include <optional>
 
-#include "host/quant/symmetric.h"
 #include "host/quant/quantized_weight.h"
+#include "host/quant/symmetric.h"
 #include "runtime/ops/nn_ops.h"
 #include "runtime/ops/op_helpers.h"
 
@@ -24,10 +24,10 @@ constexpr uint32_t kLocal = 64;
 enum class WeightFormat : uint32_t { F32 = 0, QInt8 = 1 };
 
 struct ConvGeometry {
-  int64_t n, c, h, w;       // input
-  int64_t o, kh, kw;        // weight [o, c / groups, kh, kw]
+  int64_t n, c, h, w;  // input
+  int64_t o, kh, kw;   // weight [o, c / groups, kh, kw]
   int64_t sh, sw, ph, pw, dh, dw, groups;
-  int64_t oh, ow;           // output spatial size
+  int64_t oh, ow;      // output spatial size
   WeightFormat format;
   bool has_bias;
 };
@@ -54,8 +54,10 @@ int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_
 void check_conv_weights(const std::string& op, const std::vector<TensorSpec>& in, const ConvGeometry& g) {
   const TensorSpec& w = in[1];
   const DType want = g.format == WeightFormat::F32 ? DType::F32 : DType::I8;
-  if (w.dtype != want) op_error(op, "weight_format " + std::to_string(static_cast<int>(g.format)) + " needs " +
-                                    std::string(dtype_name(want)) + " weights, got " + describe({w}));
+  if (w.dtype != want) {
+    op_error(op, "weight_format " + std::to_string(static_cast<int>(g.format)) + " needs " +
+                     std::string(dtype_name(want)) + " weights, got " + describe({w}));
+  }
   if (g.groups > g.o || g.o % g.groups != 0 || g.c % g.groups != 0 || w.shape[1] * g.groups != g.c) {
     op_error(op, "groups=" + std::to_string(g.groups) + " does not fit input and weight: " + describe(in));
   }
@@ -177,9 +179,14 @@ std::vector<ConvCase> conv_shapes() {
   return {
       {{1, 1, 1, 1}, {1, 1, 1, 1}, {}, false},
       {{2, 3, 7, 11}, {5, 3, 3, 3}, {{"pad_h", 1}, {"pad_w", 1}}, true},
-      {{1, 4, 13, 9}, {6, 2, 3, 5},
-       {{"groups", 2}, {"stride_h", 2}, {"pad_h", 1}, {"pad_w", 2}, {"dilation_h", 2}}, true},
-      {{1, 6, 11, 11}, {6, 1, 3, 3}, {{"groups", 6}, {"stride_h", 2}, {"stride_w", 2}, {"pad_h", 1}, {"pad_w", 1}}, true},
+      {{1, 4, 13, 9},
+       {6, 2, 3, 5},
+       {{"groups", 2}, {"stride_h", 2}, {"pad_h", 1}, {"pad_w", 2}, {"dilation_h", 2}},
+       true},
+      {{1, 6, 11, 11},
+       {6, 1, 3, 3},
+       {{"groups", 6}, {"stride_h", 2}, {"stride_w", 2}, {"pad_h", 1}, {"pad_w", 1}},
+       true},
       {{3, 17, 5, 7}, {31, 17, 1, 1}, {}, false},
       {{1, 16, 31, 29}, {33, 16, 3, 3}, {{"pad_h", 1}, {"pad_w", 1}}, true},
       {{1, 3, 23, 19}, {7, 3, 7, 7}, {{"stride_h", 2}, {"stride_w", 3}, {"pad_h", 3}, {"pad_w", 3}}, false},
@@ -240,7 +247,8 @@ struct PoolGeometry {
 
 // Field order is the kernel's pool2d_params.
 struct Pool2dParams {
-  uint32_t planes, h, w, oh, ow, kh, kw, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, mode, count_include_pad;
+  uint32_t planes, h, w, oh, ow, kh, kw, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, mode,
+      count_include_pad;
 };
 
 // torch's pooling_output_shape: with ceil_mode the last window must start inside the input or
@@ -311,14 +319,15 @@ OpDef pool_op(const std::string& name, PoolMode mode) {
     for (int64_t pl = 0; pl < g.planes; ++pl) {
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
-          out[static_cast<size_t>((pl * g.oh + oy) * g.ow + ox)] = pool_value(g, mode, x.data() + pl * g.h * g.w, oy, ox);
+          out[static_cast<size_t>((pl * g.oh + oy) * g.ow + ox)] =
+              pool_value(g, mode, x.data() + pl * g.h * g.w, oy, ox);
         }
       }
     }
     return std::vector<Tensor>{Tensor::from_floats(DType::F32, {in[0].shape()[0], in[0].shape()[1], g.oh, g.ow}, out)};
   };
-  def.encode = [name, mode](EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
-                            const OpParams& p) {
+  def.encode = [name, mode](EncodeContext& ctx, const std::vector<DeviceTensor>& in,
+                            const std::vector<DeviceTensor>& out, const OpParams& p) {
     const PoolGeometry g = pool_geometry(name, mode, {{in[0].dtype, in[0].shape}}, p);
     KernelLaunch launch = grid_1d("pool2d_f32", static_cast<uint64_t>(out[0].numel()), kLocal);
     launch.buffers = {in[0].buffer.get(), out[0].buffer.get()};
@@ -331,16 +340,22 @@ OpDef pool_op(const std::string& name, PoolMode mode) {
     const bool is_max = mode == PoolMode::Max;
     std::vector<std::pair<Shape, OpParams>> shapes = {
         {{1, 1, 1, 1}, {{"kernel_h", 1}, {"kernel_w", 1}}},
-        {{2, 3, 7, 11}, {{"kernel_h", 3}, {"kernel_w", 3}, {"stride_h", 2}, {"stride_w", 2}, {"pad_h", 1}, {"pad_w", 1}}},
+        {{2, 3, 7, 11},
+         {{"kernel_h", 3}, {"kernel_w", 3}, {"stride_h", 2}, {"stride_w", 2}, {"pad_h", 1}, {"pad_w", 1}}},
         {{1, 5, 13, 17}, {{"kernel_h", 2}, {"kernel_w", 3}, {"pad_h", 1}, {"pad_w", 1}, {"ceil_mode", 1}}},
         {{3, 2, 9, 31}, {{"kernel_h", 2}, {"kernel_w", 2}, {"stride_h", 1}, {"stride_w", 1}}},
-        {{1, 7, 29, 23}, {{"kernel_h", 5}, {"kernel_w", 3}, {"stride_h", 3}, {"stride_w", 2}, {"pad_h", 2}, {"ceil_mode", 1}}},
-        {{1, 3, 12, 12}, {{"kernel_h", 3}, {"kernel_w", 3}, {"stride_h", 2}, {"stride_w", 2}, {"pad_h", 1}, {"pad_w", 1},
-                          {is_max ? "dilation_h" : "count_include_pad", is_max ? 2 : 0}}},
+        {{1, 7, 29, 23},
+         {{"kernel_h", 5}, {"kernel_w", 3}, {"stride_h", 3}, {"stride_w", 2}, {"pad_h", 2}, {"ceil_mode", 1}}},
+        // max: dilation; avg: divide by the taps inside the input only
+        {{1, 3, 12, 12},
+         {{"kernel_h", 3}, {"kernel_w", 3}, {"stride_h", 2}, {"stride_w", 2}, {"pad_h", 1}, {"pad_w", 1},
+          {is_max ? "dilation_h" : "count_include_pad", is_max ? 2 : 0}}},
     };
     std::vector<OpCase> cases;
     uint32_t seed = is_max ? 800 : 850;
-    for (auto& [shape, params] : shapes) cases.push_back({shape_to_string(shape), {random_tensor(DType::F32, shape, seed++)}, params});
+    for (auto& [shape, params] : shapes) {
+      cases.push_back({shape_to_string(shape), {random_tensor(DType::F32, shape, seed++)}, params});
+    }
     return cases;
   };
   def.checks = {OutputCheck{}};

@@ -65,10 +65,12 @@ std::vector<OpCase> embedding_cases() {
   uint32_t seed = 1100;
   for (const Shape3& s : std::vector<Shape3>{{1, 1, 1}, {37, 7, 11}, {1031, 257, 13}, {5, 31, 257}}) {
     cases.push_back({"table[" + std::to_string(s.vocab) + "," + std::to_string(s.dim) + "] n=" + std::to_string(s.n),
-                     {random_tensor(DType::F32, {s.vocab, s.dim}, seed), indices(s.n, s.vocab, seed)}, {}});
+                     {random_tensor(DType::F32, {s.vocab, s.dim}, seed), indices(s.n, s.vocab, seed)},
+                     {}});
     ++seed;
   }
-  cases.push_back({"indices[3,5]", {random_tensor(DType::F32, {17, 9}, seed), indices(15, 17, seed).reshape({3, 5})}, {}});
+  cases.push_back(
+      {"indices[3,5]", {random_tensor(DType::F32, {17, 9}, seed), indices(15, 17, seed).reshape({3, 5})}, {}});
   return cases;
 }
 

@@ -47,7 +47,8 @@ float eps_param(const std::string& op, const OpParams& p, double fallback) {
 void check_norm_inputs(const std::string& op, NormMode mode, const std::vector<TensorSpec>& in) {
   const size_t max_inputs = mode == NormMode::LayerNorm ? 3 : 2;
   if (in.size() < 2 || in.size() > max_inputs) {
-    op_error(op, std::string("expects x, weight") + (mode == NormMode::LayerNorm ? "[, bias]" : "") + ", got " + describe(in));
+    op_error(op, std::string("expects x, weight") + (mode == NormMode::LayerNorm ? "[, bias]" : "") + ", got " +
+                     describe(in));
   }
   const Rows r = rows_of(op, in[0]);
   nn::expect_f32_shape(op, "weight", in[1], {r.dim});
@@ -75,8 +76,8 @@ std::vector<OpCase> norm_cases(uint32_t seed) {
     const int64_t dim = s.back();
     // An offset mean (values in [2, 4)) checks that the variance does not cancel.
     cases.push_back({shape_to_string(s),
-                     {random_tensor(DType::F32, s, seed++, 2.0f, 4.0f), random_tensor(DType::F32, {dim}, seed++, 0.5f, 1.5f),
-                      random_tensor(DType::F32, {dim}, seed++)},
+                     {random_tensor(DType::F32, s, seed++, 2.0f, 4.0f),
+                      random_tensor(DType::F32, {dim}, seed++, 0.5f, 1.5f), random_tensor(DType::F32, {dim}, seed++)},
                      {{"eps", 1e-5}}});
   }
   return cases;
@@ -97,9 +98,10 @@ OpDef norm_op(const std::string& name, NormMode mode) {
     const Rows r = rows_of(name, {in[0].dtype(), in[0].shape()});
     const auto x = in[0].to_float_vector(), w = in[1].to_float_vector();
     const auto b = in.size() == 3 ? in[2].to_float_vector() : std::vector<float>();
+    const float eps = eps_param(name, p, default_eps);
     std::vector<float> out(x.size());
     for (int64_t row = 0; row < r.rows; ++row) {
-      norm_row(mode, x.data() + row * r.dim, w.data(), b.empty() ? nullptr : b.data(), r.dim, eps_param(name, p, default_eps),
+      norm_row(mode, x.data() + row * r.dim, w.data(), b.empty() ? nullptr : b.data(), r.dim, eps,
                out.data() + row * r.dim);
     }
     return std::vector<Tensor>{Tensor::from_floats(DType::F32, in[0].shape(), out)};
@@ -118,7 +120,8 @@ OpDef norm_op(const std::string& name, NormMode mode) {
     if (mode == NormMode::RmsNorm) {
       for (auto& c : cases) c.inputs.pop_back();  // no bias
     } else {
-      cases.push_back({"[5,33] no bias", {random_tensor(DType::F32, {5, 33}, 990), random_tensor(DType::F32, {33}, 991)}, {}});
+      cases.push_back(
+          {"[5,33] no bias", {random_tensor(DType::F32, {5, 33}, 990), random_tensor(DType::F32, {33}, 991)}, {}});
     }
     return cases;
   };

@@ -29,8 +29,8 @@ KernelLaunch grid_rows(std::string kernel, uint64_t rows, uint32_t local);
 void check_index_range(const std::string& op, const std::vector<TensorSpec>& specs);
 
 // An integer parameter that must lie in [lo, hi]; errors name the op and the parameter.
-int64_t int_param(const std::string& op, const OpParams& params, const std::string& name, int64_t fallback,
-                  int64_t lo, int64_t hi);
+int64_t int_param(const std::string& op, const OpParams& params, const std::string& name, int64_t fallback, int64_t lo,
+                  int64_t hi);
 
 // Throws unless `spec` has the given rank.
 void expect_rank(const std::string& op, const std::string& what, const TensorSpec& spec, size_t rank);
