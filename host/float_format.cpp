@@ -122,6 +122,14 @@ float f16_to_f32(uint16_t code) {
   return table[code];
 }
 
+uint16_t f32_to_bf16(float v) {
+  const uint32_t bits = std::bit_cast<uint32_t>(v);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0;  // NaN, canonical as torch's scalar path
+  // Adding 0x7FFF plus the lowest kept bit rounds half to even; a carry out of the mantissa
+  // moves to the next binade or to infinity, as it should.
+  return static_cast<uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+}
+
 float bf16_to_f32(uint16_t code) {
   return std::bit_cast<float>(static_cast<uint32_t>(code) << 16);
 }

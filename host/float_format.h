@@ -21,7 +21,7 @@ float decode_float(FloatFormat format, uint16_t code);
 float f16_to_f32(uint16_t code);
 float bf16_to_f32(uint16_t code);
 inline uint16_t f32_to_f16(float v) { return encode_float(FloatFormat::F16, v); }
-inline uint16_t f32_to_bf16(float v) { return encode_float(FloatFormat::BF16, v); }
+uint16_t f32_to_bf16(float v);  // the same as encode_float(BF16, v), by the usual bit trick
 
 // Largest finite value of a format (65504, 3.389e38, 448, 240, 57344).
 float float_format_max(FloatFormat format);

@@ -67,6 +67,45 @@ void store_integer(std::byte* p, DType dtype, int64_t v) {
   }
 }
 
+// Whole-tensor conversions hoist the dtype switch out of the element loop: quantizing a large
+// weight converts it to float32 and back several times.
+template <class Decode>
+std::vector<float> decode_all(const std::byte* src, size_t n, size_t element_size, Decode decode) {
+  std::vector<float> values(n);
+  for (size_t i = 0; i < n; ++i) values[i] = decode(src + i * element_size);
+  return values;
+}
+
+std::vector<float> contiguous_to_floats(const std::byte* src, size_t n, DType dtype) {
+  switch (dtype) {
+    case DType::F32: {
+      std::vector<float> values(n);
+      if (n) std::memcpy(values.data(), src, n * sizeof(float));
+      return values;
+    }
+    case DType::F16: return decode_all(src, n, 2, [](const std::byte* p) { return f16_to_f32(read_unaligned<uint16_t>(p)); });
+    case DType::BF16: return decode_all(src, n, 2, [](const std::byte* p) { return bf16_to_f32(read_unaligned<uint16_t>(p)); });
+    default: return decode_all(src, n, dtype_size(dtype), [dtype](const std::byte* p) { return load_as_float(p, dtype); });
+  }
+}
+
+void floats_to_contiguous(const std::vector<float>& values, std::byte* out, DType dtype) {
+  const size_t n = values.size();
+  switch (dtype) {
+    case DType::F32:
+      if (n) std::memcpy(out, values.data(), n * sizeof(float));
+      return;
+    case DType::F16:
+      for (size_t i = 0; i < n; ++i) write_unaligned(out + 2 * i, f32_to_f16(values[i]));
+      return;
+    case DType::BF16:
+      for (size_t i = 0; i < n; ++i) write_unaligned(out + 2 * i, f32_to_bf16(values[i]));
+      return;
+    default:
+      for (size_t i = 0; i < n; ++i) store_from_float(out + i * dtype_size(dtype), dtype, values[i]);
+  }
+}
+
 // Calls fn(element_offset) for every element of a strided tensor in row-major order.
 template <class Fn>
 void for_each_offset(const Shape& shape, const Shape& strides, Fn&& fn) {
@@ -191,8 +230,7 @@ Tensor Tensor::from_floats(DType dtype, Shape shape, const std::vector<float>& v
     throw std::invalid_argument("expected " + std::to_string(t.numel()) + " values for shape " +
                                 shape_to_string(t.shape()) + ", got " + std::to_string(values.size()));
   }
-  std::byte* out = t.raw_data();
-  for (size_t i = 0; i < values.size(); ++i) store_from_float(out + i * t.element_size(), dtype, values[i]);
+  floats_to_contiguous(values, t.raw_data(), dtype);
   return t;
 }
 
@@ -317,9 +355,10 @@ Tensor Tensor::to(DType dtype) const {
 }
 
 std::vector<float> Tensor::to_float_vector() const {
+  const std::byte* src = raw_data();
+  if (is_contiguous()) return contiguous_to_floats(src, static_cast<size_t>(numel()), dtype_);
   std::vector<float> values;
   values.reserve(static_cast<size_t>(numel()));
-  const std::byte* src = raw_data();
   const auto es = static_cast<int64_t>(element_size());
   for_each_offset(shape_, strides_, [&](int64_t offset) { values.push_back(load_as_float(src + offset * es, dtype_)); });
   return values;
