@@ -68,12 +68,12 @@ inline float linear_load(__global const uchar* buf, uint fmt, uint i) {
   }
 }
 
-// W[row, col] as the kernels multiply it: 8-bit codes unscaled (linear_row_scale() applies the per-row
-// scale to the finished dot product), sub-byte codes dequantized with their group's scale and
-// shift (quanto's planar packing: group g's codes sit in packed row g mod R at bit plane g / R),
-// float weights through their strides.
+// W[row, col] as the kernels multiply it: 8-bit codes unscaled (linear_row_scale() applies the
+// per-row scale to the finished dot product), sub-byte codes dequantized with their group's
+// scale and shift (quanto's planar packing: group g's codes sit in packed row g mod R at bit
+// plane g / R), float weights through their strides.
 inline float linear_load_weight(__global const uchar* w, __global const uchar* scale, __global const uchar* shift,
-                         const linear_params* p, uint w_base, uint row, uint col) {
+                                const linear_params* p, uint w_base, uint row, uint col) {
   if (p->w_format == LIN_FMT_U4 || p->w_format == LIN_FMT_U2) {
     const uint bits = p->w_format == LIN_FMT_U4 ? 4u : 2u;
     const uint group_in_row = col / p->group_size;
@@ -94,7 +94,8 @@ inline float linear_row_scale(__global const uchar* scale, const linear_params* 
   return per_row ? linear_load(scale, p->scale_format, row) : 1.0f;
 }
 
-inline float linear_finish(float acc, __global const uchar* scale, __global const float* bias, const linear_params* p, uint col) {
+inline float linear_finish(float acc, __global const uchar* scale, __global const float* bias, const linear_params* p,
+                           uint col) {
   const float v = acc * (p->x_scale * linear_row_scale(scale, p, col));
   return p->has_bias ? v + bias[col] : v;
 }
@@ -173,7 +174,9 @@ inline void linear_gemv_accumulate(float (*acc)[LIN_GEMV_MAX_N], __global const 
   }
   for (uint c = lid; c < p->k; c += LIN_GEMV_LOCAL) {
     float wv[LIN_GEMV_ROWS];
-    for (uint r = 0; r < LIN_GEMV_ROWS; ++r) wv[r] = r < rows ? linear_load_weight(w, scale, shift, p, 0u, col0 + r, c) : 0.0f;
+    for (uint r = 0; r < LIN_GEMV_ROWS; ++r) {
+      wv[r] = r < rows ? linear_load_weight(w, scale, shift, p, 0u, col0 + r, c) : 0.0f;
+    }
     for (uint j = 0; j < LIN_GEMV_MAX_N && j < p->n; ++j) {
       const float xv = linear_load(x, p->x_format, j * p->k + c);
       for (uint r = 0; r < LIN_GEMV_ROWS; ++r) acc[r][j] += wv[r] * xv;
@@ -343,7 +346,9 @@ __kernel void linear_gemm(
     const uint row = row0 + ty + LIN_GEMM_SIDE * i;
     for (uint j = 0; j < 4; ++j) {
       const uint col = col0 + tx + LIN_GEMM_SIDE * j;
-      if (row < p.n && col < p.m) y[batch * p.y_batch_stride + row * p.m + col] = linear_finish(acc[i][j], scale, bias, &p, col);
+      if (row < p.n && col < p.m) {
+        y[batch * p.y_batch_stride + row * p.m + col] = linear_finish(acc[i][j], scale, bias, &p, col);
+      }
     }
   }
 }

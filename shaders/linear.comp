@@ -74,7 +74,9 @@ float linear_decode_f8(uint fmt, uint b) {
   const uint e = magnitude >> mbits;
   const uint mt = b & ((1u << mbits) - 1u);
   const uint sign = (b & 0x80u) << 24;
-  if ((fmt == LIN_FMT_E4M3FNUZ && b == 0x80u) || (fmt == LIN_FMT_E4M3FN && magnitude == 0x7Fu)) return uintBitsToFloat(0x7FC00000u);
+  if ((fmt == LIN_FMT_E4M3FNUZ && b == 0x80u) || (fmt == LIN_FMT_E4M3FN && magnitude == 0x7Fu)) {
+    return uintBitsToFloat(0x7FC00000u);
+  }
   if (fmt == LIN_FMT_E5M2 && e == 31u) return uintBitsToFloat(sign | (mt != 0u ? 0x7FC00000u : 0x7F800000u));
   // Subnormals: mt · 2^(1 - bias - mbits), a product of exact powers of two.
   const uint bits = e == 0u ? floatBitsToUint(float(mt) * uintBitsToFloat((128u - bias - mbits) << 23))

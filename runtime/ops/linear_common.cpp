@@ -88,8 +88,7 @@ std::vector<float> reference_matmul(const std::vector<float>& x, const std::vect
 }
 
 int64_t rows_of(const Shape& x_shape) {
-  const int64_t k = x_shape.back();
-  return k == 0 ? 0 : shape_numel(x_shape) / k;
+  return shape_numel(Shape(x_shape.begin(), x_shape.end() - 1));  // not numel / k: k may be 0
 }
 
 Shape with_last_dim(const Shape& x_shape, int64_t m) {

@@ -15,7 +15,10 @@ namespace pq::rt::linear {
 
 // Element formats of x, W and scales as the kernels decode them (FMT_* in cl/linear.cl and
 // shaders/linear.comp: keep the codes in sync).
-enum class ElemFormat : uint32_t { F32 = 0, F16 = 1, BF16 = 2, I8 = 3, E4M3FN = 4, E4M3FNUZ = 5, E5M2 = 6, U4 = 7, U2 = 8 };
+enum class ElemFormat : uint32_t {
+  F32 = 0, F16 = 1, BF16 = 2, I8 = 3, E4M3FN = 4, E4M3FNUZ = 5, E5M2 = 6,
+  U4 = 7, U2 = 8,  // sub-byte weights: planar-packed unsigned codes
+};
 
 // The format a dtype is read in; nullopt for dtypes the kernels do not decode.
 std::optional<ElemFormat> elem_format(DType dtype);
@@ -51,7 +54,8 @@ struct LinearBuffers {
 
 enum class Accumulate { Float, Int };
 
-// Largest n served by the GEMV kernels (one workgroup per output column, x rows reused).
+// Largest n served by the GEMV kernels (a workgroup per 4 output columns reduces over k for
+// every row of x at once, so each decoded weight is reused n times).
 inline constexpr uint32_t kGemvMaxRows = 8;
 
 // Registration of the family's ops (linear.cpp calls them).
@@ -59,8 +63,9 @@ void add_weight_only_linear_ops(std::vector<OpDef>& ops);  // linear_weight_only
 void add_int8_linear_ops(std::vector<OpDef>& ops);         // linear_int8.cpp
 void add_float_matmul_ops(std::vector<OpDef>& ops);        // linear_matmul.cpp
 
-// Enqueues the family's GEMV (n ≤ 8, one batch, k-contiguous W) or tiled GEMM kernel.
-// `batches` > 1 runs the GEMM over grid dimension z. Unset bindings default to x.
+// Enqueues the family's GEMV (n ≤ 8, one batch, k-contiguous W) or tiled GEMM kernel (32 × 32
+// output tiles); `batches` > 1 runs the GEMM over grid dimension z. Unset bindings get x (the
+// kernels never read them).
 void launch_linear(EncodeContext& ctx, LinearBuffers buffers, const LinearParams& params, Accumulate accumulate,
                    uint32_t batches = 1);
 
@@ -69,7 +74,7 @@ std::vector<float> reference_matmul(const std::vector<float>& x, const std::vect
                                      int64_t k, const std::vector<float>* bias);
 
 // Shapes and checks shared by the linear ops.
-int64_t rows_of(const Shape& x_shape);                  // numel / last dim (1 for rank 1)
+int64_t rows_of(const Shape& x_shape);                  // product of all dims but the last
 Shape with_last_dim(const Shape& x_shape, int64_t m);   // x's shape with the last dim replaced
 void expect_rank_at_least(const std::string& op, const TensorSpec& t, const char* what, size_t rank);
 void expect_numel(const std::string& op, const TensorSpec& t, const char* what, int64_t numel);

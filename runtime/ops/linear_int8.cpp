@@ -139,7 +139,9 @@ std::vector<OpCase> w8a8_cases() {
     const CaseShape& s = shapes[i];
     const bool bias = i % 2 == 0;
     const DType scale_dtype = i == 1 ? DType::F16 : (i == 4 ? DType::BF16 : DType::F32);
-    OpCase c{shape_label(s) + (bias ? " +bias" : "") + (scale_dtype != DType::F32 ? " scale:" + std::string(dtype_name(scale_dtype)) : ""),
+    std::string label = shape_label(s) + (bias ? " +bias" : "");
+    if (scale_dtype != DType::F32) label += " scale:" + std::string(dtype_name(scale_dtype));
+    OpCase c{label,
              {random_codes({s.n, s.k}, seed), random_codes({s.m, s.k}, seed + 1),
               random_tensor(DType::F32, {s.m, 1}, seed + 2, 1e-4f, 1e-2f).to(scale_dtype)},
              {{"input_scale", 0.0123}, {"has_bias", bias}}};

@@ -47,7 +47,9 @@ float activation_scale(const std::string& op, DType x, const OpParams& params) {
     }
     return 1.0f;
   }
-  if (!params.has("input_scale")) op_error(op, "quantized activations (" + std::string(dtype_name(x)) + ") need input_scale");
+  if (!params.has("input_scale")) {
+    op_error(op, "quantized activations (" + std::string(dtype_name(x)) + ") need input_scale");
+  }
   return static_cast<float>(params.get("input_scale"));
 }
 
@@ -59,7 +61,9 @@ std::vector<TensorSpec> infer_qbytes(const std::string& op, const std::vector<Te
   const TensorSpec& w = in[1];
   if (!is_code_dtype(x.dtype)) expect_float_activation(op, x);
   expect_rank_at_least(op, x, "x", 1);
-  if (!is_code_dtype(w.dtype) || w.shape.size() != 2) op_error(op, "codes must be int8 or float8 [m, k], got " + describe({w}));
+  if (!is_code_dtype(w.dtype) || w.shape.size() != 2) {
+    op_error(op, "codes must be int8 or float8 [m, k], got " + describe({w}));
+  }
   const int64_t k = x.shape.back();
   const int64_t m = w.shape[0];
   if (w.shape[1] != k) op_error(op, "codes must have k=" + std::to_string(k) + " columns: " + describe(in));
@@ -118,6 +122,7 @@ QbitsLayout qbits_layout(const std::string& op, const std::vector<TensorSpec>& i
     op_error(op, "packed codes must be uint8 [R, G], got " + describe({packed}));
   }
   l.k = in[0].shape.back();
+  if (l.k == 0) op_error(op, "x must have k > 0: " + describe(in));
   l.group_size = packed.shape[1];
   if (params.has("group_size") && params.get_int("group_size") != l.group_size) {
     op_error(op, "group_size=" + std::to_string(params.get_int("group_size")) + " but the packed codes have " +
@@ -242,6 +247,8 @@ std::vector<OpCase> qbytes_cases() {
       b.qbytes(shapes[i], qtypes[q], i % 2 ? DType::F16 : DType::F32, (i + q) % 2 == 0);
     }
   }
+  // More than 65535 GEMV workgroups: the grid wraps into a second dimension.
+  b.qbytes({1, 16, 4 * 65535 + 7}, QType::QInt8, DType::F32, true);
   b.qbytes({3, 129, 7}, QType::QInt8, DType::F32, true, DType::F16);
   b.qbytes({9, 64, 257}, QType::QFloat8_E4M3FN, DType::F16, false, DType::BF16);
   b.qbytes({8, 320, 31}, QType::QInt8, DType::BF16, true);
