@@ -8,6 +8,7 @@
 #include "cli/bench_command.h"
 #include "cli/device_commands.h"
 #include "cli/inspect_command.h"
+#include "cli/model_commands.h"
 #include "cli/quantize_command.h"
 
 namespace {
@@ -30,7 +31,29 @@ void add_quantize(CLI::App& app, pq::cli::QuantizeArgs& args) {
   cmd->add_option("--exclude", args.exclude, "skip modules matching this shell pattern (repeatable)");
   cmd->add_option("--threads", args.threads, "worker threads (0 = all cores)")->capture_default_str();
   cmd->add_flag("--force", args.force, "replace the output directory if it exists");
+  cmd->add_option("--activations", args.activations, "model directories: none, int8 or float8 (needs --calibration)")
+      ->capture_default_str();
+  cmd->add_option("--calibration", args.calibration, "model directories: safetensors with calibration images");
+  cmd->add_option("--device", args.device, "model directories: device to calibrate on")->capture_default_str();
   cmd->callback([&args] { pq::cli::run_quantize(args); });
+}
+
+void add_run(CLI::App& app, pq::cli::RunArgs& args) {
+  auto* cmd = app.add_subcommand("run", "Run a model directory on one input tensor");
+  cmd->add_option("model_dir", args.model_dir, "model directory (config.json + weights)")->required();
+  cmd->add_option("--input", args.input, "safetensors with a tensor 'input' (or a single tensor)")->required();
+  cmd->add_option("--output", args.output, "safetensors to write the tensor 'output' to")->required();
+  cmd->add_option("--device", args.device, "cpu, opencl[:N] or vulkan[:N]")->capture_default_str();
+  cmd->callback([&args] { pq::cli::run_model(args, std::cout); });
+}
+
+void add_eval(CLI::App& app, pq::cli::EvalArgs& args) {
+  auto* cmd = app.add_subcommand("eval", "Accuracy of a model directory on labelled data (images + labels)");
+  cmd->add_option("model_dir", args.model_dir, "model directory (config.json + weights)")->required();
+  cmd->add_option("--data", args.data, "safetensors with 'images' and 'labels'")->required();
+  cmd->add_option("--device", args.device, "cpu, opencl[:N] or vulkan[:N]")->capture_default_str();
+  cmd->add_option("--batch-size", args.batch_size, "images per forward")->capture_default_str();
+  cmd->callback([&args] { pq::cli::run_eval(args, std::cout); });
 }
 
 void add_devices(CLI::App& app) {
@@ -64,12 +87,16 @@ int main(int argc, char** argv) {
   pq::cli::QuantizeArgs quantize_args;
   pq::cli::ConformanceArgs conformance_args;
   pq::cli::BenchArgs bench_args;
+  pq::cli::RunArgs run_args;
+  pq::cli::EvalArgs eval_args;
   int exit_code = 0;
   add_inspect(app, inspect_path);
   add_quantize(app, quantize_args);
   add_devices(app);
   add_conformance(app, conformance_args, exit_code);
   add_bench(app, bench_args);
+  add_run(app, run_args);
+  add_eval(app, eval_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/format.h"
+#include "cli/model_commands.h"
 #include "cli/progress.h"
 #include "host/parallel.h"
 #include "host/quantize_checkpoint.h"
@@ -20,6 +21,10 @@ QType weights_qtype(const std::string& name) {
 
 void run_quantize(const QuantizeArgs& args) {
   set_num_threads(args.threads);
+  if (is_model_dir(args.input)) return run_model_quantize(args);
+  if (args.activations != "none" || args.calibration) {
+    throw std::invalid_argument(args.input.string() + ": --activations/--calibration need a model directory with config.json");
+  }
   CheckpointQuantizeOptions options;
   options.weights = weights_qtype(args.weights);
   if (args.optimizer) options.weight_options.optimizer = parse_optimizer(*args.optimizer);

@@ -18,6 +18,10 @@ struct QuantizeArgs {
   std::vector<std::string> exclude;
   int threads = 0;
   bool force = false;
+  // Model directories (with config.json) only:
+  std::string activations = "none";  // none, int8, float8 (or quanto's qtype names)
+  std::optional<std::filesystem::path> calibration;  // safetensors with "images" (or one tensor)
+  std::string device = "cpu";        // where calibration runs
 };
 
 void run_quantize(const QuantizeArgs& args);

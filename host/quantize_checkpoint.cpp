@@ -1,14 +1,13 @@
 #include "host/quantize_checkpoint.h"
 
-#include <unistd.h>
-
-#include <random>
+#include <algorithm>
 #include <stdexcept>
 
 #include "host/checkpoint.h"
 #include "host/module_patterns.h"
 #include "host/quanto_qmap.h"
 #include "host/quanto_state_dict.h"
+#include "host/staging_dir.h"
 
 namespace pq {
 namespace {
@@ -25,50 +24,12 @@ bool is_float_weight(const TensorInfo& info) {
 
 std::string module_of(const std::string& weight_name) { return weight_name.substr(0, weight_name.size() - kWeightSuffix.size()); }
 
-fs::path staging_dir_for(const fs::path& output_dir) {
-  std::random_device rd;
-  return output_dir.parent_path() / ("." + output_dir.filename().string() + ".partial." + std::to_string(getpid()) + "." +
-                                     std::to_string(rd()));
-}
-
-// Removes the staging directory unless it was moved into place.
-class StagingDir {
- public:
-  explicit StagingDir(fs::path path) : path_(std::move(path)) { fs::create_directories(path_); }
-  ~StagingDir() {
-    std::error_code ec;
-    if (!published_) fs::remove_all(path_, ec);
-  }
-  StagingDir(const StagingDir&) = delete;
-  StagingDir& operator=(const StagingDir&) = delete;
-  const fs::path& path() const { return path_; }
-
-  void publish_as(const fs::path& target, bool overwrite) {
-    if (fs::exists(target)) {
-      if (!overwrite) throw std::invalid_argument(target.string() + " already exists (pass --force to replace it)");
-      const fs::path old = staging_dir_for(target);
-      fs::rename(target, old);
-      fs::rename(path_, target);
-      fs::remove_all(old);
-    } else {
-      fs::rename(path_, target);
-    }
-    published_ = true;
-  }
-
- private:
-  fs::path path_;
-  bool published_ = false;
-};
-
 fs::path model_dir_of(const fs::path& input) { return fs::is_directory(input) ? input : input.parent_path(); }
 
 }  // namespace
 
 QuantizeSummary quantize_checkpoint(const fs::path& input, const fs::path& output_dir, const CheckpointQuantizeOptions& options) {
-  if (fs::exists(output_dir) && !options.overwrite) {
-    throw std::invalid_argument(output_dir.string() + " already exists (pass --force to replace it)");
-  }
+  check_output_dir_free(output_dir, options.overwrite);
   const Checkpoint checkpoint = Checkpoint::open(input);
   std::vector<std::string> weights;
   for (const auto& name : checkpoint.names()) {
@@ -100,12 +61,12 @@ QuantizeSummary quantize_checkpoint(const fs::path& input, const fs::path& outpu
   }
   for (const auto& [name, t] : out) summary.output_bytes += t.nbytes();
 
-  StagingDir staging(staging_dir_for(fs::absolute(output_dir)));
+  StagingDir staging(output_dir);
   save_checkpoint(staging.path(), out, {{kPortaquantMetadataKey, weight_records_to_json(records)}}, options.max_shard_bytes);
   write_qmap(staging.path() / kQuantoQmapFileName, qmap);
   const fs::path config = model_dir_of(input) / "config.json";
   if (fs::exists(config)) fs::copy_file(config, staging.path() / "config.json");
-  staging.publish_as(fs::absolute(output_dir), options.overwrite);
+  staging.publish_as(output_dir, options.overwrite);
   return summary;
 }
 

@@ -83,18 +83,23 @@ PreparedCase prepare(const Device& device, const OpDef& op, const BenchCase& c, 
   return prepared;
 }
 
+// Warm-up runs one plan (drivers compile a pipeline at its first dispatch, once); then plans
+// rotate, each run waited for, until `min_seconds` have passed and every copy ran at least
+// once when that is cheap. A run of a GEMM that takes seconds is timed once or twice.
 double time_per_run(Backend& backend, const std::vector<std::unique_ptr<RecordedPlan>>& plans, double min_seconds) {
-  for (auto& plan : plans) plan->replay();  // warm-up: some drivers compile at first dispatch
+  plans.front()->replay();
   backend.synchronize();
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   size_t runs = 0;
-  while (runs < 3 || runs % plans.size() != 0 || std::chrono::duration<double>(clock::now() - start).count() < min_seconds) {
+  double elapsed = 0;
+  while (runs < 2 || elapsed < min_seconds) {
     plans[runs % plans.size()]->replay();
-    if (++runs % plans.size() == 0) backend.synchronize();
+    backend.synchronize();
+    ++runs;
+    elapsed = std::chrono::duration<double>(clock::now() - start).count();
   }
-  backend.synchronize();
-  return std::chrono::duration<double>(clock::now() - start).count() / static_cast<double>(runs);
+  return elapsed / static_cast<double>(runs);
 }
 
 Tensor activations(int64_t n, int64_t k) { return random_tensor(DType::F32, {n, k}, 17); }

@@ -27,8 +27,10 @@ Value activation_codes(Executor& ex, const Value& x, QType qtype, float scale) {
 // quanto's quantize_activation followed by the dequantization every float consumer applies.
 Activation quantize_activation(Executor& ex, const Value& x, QType qtype, float scale, const nn::Module* producer) {
   const Value codes = activation_codes(ex, x, qtype, scale);
-  const Value values = ex.run1("dequantize_symmetric", {codes, scale_constant(ex, scale)}, {{"axis", 2}});
-  return {values, qtype, scale, producer};
+  // dequantize_symmetric takes 2-D codes; per tensor, any 2-D view of the same elements will do.
+  const Value flat = ex.reshape(codes, {1, -1});
+  const Value values = ex.run1("dequantize_symmetric", {flat, scale_constant(ex, scale)}, {{"axis", 2}});
+  return {ex.reshape(values, x.shape), qtype, scale, producer};
 }
 
 float absmax_scale_of(Executor& ex, const Value& v, QType qtype) {
@@ -94,7 +96,12 @@ StoredWeight stored_weight(Executor& ex, const std::string& name, const nn::Modu
     if (is_sub_byte(w.qtype)) f32_constant(ex, key + "shift", w.shift);
   }
   StoredWeight s{ex.constant(key + "data", {}), ex.constant(key + "scale", {}), {}};
-  if (ex.has_constant(key + "shift")) s.shift = ex.constant(key + "shift", {});
+  if (ex.has_constant(key + "shift")) {
+    // The ops take the grouped 2-D layout; quanto keeps a per-row conv weight's packed codes 4-D.
+    s.data = ex.reshape(s.data, {s.data.shape[0], -1});
+    s.scale = ex.reshape(s.scale, {-1, 1});
+    s.shift = ex.reshape(ex.constant(key + "shift", {}), {-1, 1});
+  }
   return s;
 }
 
@@ -209,7 +216,9 @@ Shape flattened(const nn::Flatten& f, const Shape& s) {
 // (quanto runs relu and view on the int8 data); the others dequantize (qfallback).
 Activation plain_layer(Executor& ex, const nn::Module& m, const Activation& x, CalibrationState* cal) {
   const std::string_view type = m.type();
-  if (type == "ReLU" || type == "Flatten") {
+  // quanto's relu runs on int8 data only; a float8 activation is dequantized first.
+  const bool keeps = type == "Flatten" || (type == "ReLU" && (!x.qtype || *x.qtype == QType::QInt8));
+  if (keeps) {
     consumed(cal, x, true);
     Activation y = x;
     y.value = type == "ReLU" ? ex.run1("relu", {x.value}) : ex.reshape(x.value, flattened(static_cast<const nn::Flatten&>(m), x.value.shape));
@@ -217,6 +226,7 @@ Activation plain_layer(Executor& ex, const nn::Module& m, const Activation& x, C
     return y;
   }
   consumed(cal, x, false);
+  if (type == "ReLU") return {ex.run1("relu", {x.value})};
   if (type == "SiLU") return {ex.run1("silu", {x.value})};
   if (type == "GELU") return {ex.run1(static_cast<const nn::GELU&>(m).tanh_approximation ? "gelu_tanh" : "gelu_erf", {x.value})};
   if (type == "MaxPool2d" || type == "AvgPool2d") return {pool_op(ex, m, x)};
