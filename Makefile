@@ -6,12 +6,24 @@ JOBS ?= 2
 WERROR ?= OFF
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build bench fuzz fixtures fixtures-check clean conformance vulkan-validation
+.PHONY: demo test deps build bench fuzz fixtures fixtures-check clean conformance vulkan-validation accuracy
 
+PQ = $(BUILD)/cli/portaquant
+DIGITS_TEST = examples/data/digits_test.safetensors
+
+# The digits CNN: quantize (int8 weights and activations, calibrated), inspect, then accuracy of
+# the float and the quantized model on the best device present.
 demo: build
 	rm -rf $(BUILD)/demo && mkdir -p $(BUILD)/demo
-	$(BUILD)/cli/portaquant quantize examples/models/tiny_mlp -o $(BUILD)/demo/tiny_mlp-int4 --weights int4
-	$(BUILD)/cli/portaquant inspect $(BUILD)/demo/tiny_mlp-int4
+	$(PQ) quantize examples/models/digits_cnn -o $(BUILD)/demo/digits_cnn-w8a8 --weights int8 --activations int8 \
+	    --calibration examples/data/digits_calibration.safetensors
+	$(PQ) inspect $(BUILD)/demo/digits_cnn-w8a8
+	$(PQ) eval examples/models/digits_cnn --data $(DIGITS_TEST) --device auto
+	$(PQ) eval $(BUILD)/demo/digits_cnn-w8a8 --data $(DIGITS_TEST) --device auto
+
+# The README's accuracy table (float and 7 quantized configs × cpu and every device).
+accuracy: build
+	examples/accuracy_table.sh $(PQ)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -36,6 +48,7 @@ build: deps
 
 bench: build
 	$(BUILD)/bench/bench_quantize --benchmark_counters_tabular=true
+	$(PQ) bench --json $(BUILD)/bench.json
 
 # libFuzzer + ASan/UBSan build of the safetensors parser (see tests/fuzz/README.md).
 fuzz: deps
@@ -47,9 +60,11 @@ fuzz: deps
 fixtures:
 	python3 -m pip install -q -r tests/requirements-fixtures.txt
 	python3 tests/make_fixtures.py
+	python3 examples/train_digits.py
+	python3 tests/make_interop_fixtures.py
 
 fixtures-check: fixtures
-	git diff --exit-code --stat -- tests/fixtures examples/models && echo "fixtures: identical to the committed files"
+	git diff --exit-code --stat -- tests/fixtures examples/models examples/data && echo "fixtures: identical to the committed files"
 
 clean:
 	rm -rf $(BUILD) build-fuzz

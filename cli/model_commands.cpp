@@ -85,11 +85,12 @@ void run_eval(const EvalArgs& args, std::ostream& out) {
   const Tensor images = tensor_from(args.data, "images", "input");
   const SafetensorsFile data = SafetensorsFile::open(args.data);
   if (!data.contains("labels")) throw std::invalid_argument(args.data.string() + ": no tensor named 'labels'");
-  rt::model::ModelRunner runner(*model.root, rt::Device::open(args.device), model.input_shape());
+  const rt::Device device = rt::Device::open(args.device);
+  rt::model::ModelRunner runner(*model.root, device, model.input_shape());
   const rt::model::Accuracy acc = rt::model::evaluate(runner, images, data.load("labels"), args.batch_size);
   char line[160];
   std::snprintf(line, sizeof line, "accuracy: %.2f%% (%lld/%lld) on %s\n", acc.percent(), static_cast<long long>(acc.correct),
-                static_cast<long long>(acc.total), args.device.c_str());
+                static_cast<long long>(acc.total), device.info().id().c_str());
   out << line;
 }
 

@@ -69,7 +69,25 @@ DeviceListing list_devices() {
   return listing;
 }
 
+// "auto": a GPU of either API (discrete first), else OpenCL (pocl runs our kernels faster than
+// lavapipe), else Vulkan, else the CPU reference.
+std::string best_device_spec() {
+  const auto devices = list_devices().devices;
+  for (const char* type : {"discrete gpu", "gpu", "integrated gpu"}) {
+    for (const auto& d : devices) {
+      if (d.device_type == type) return d.id();
+    }
+  }
+  for (Api api : {Api::OpenCL, Api::Vulkan}) {
+    for (const auto& d : devices) {
+      if (d.api == api) return d.id();
+    }
+  }
+  return "cpu";
+}
+
 Device Device::open(const std::string& spec) {
+  if (spec == "auto") return open(best_device_spec());
   Device device;
   if (spec == "cpu") {
     device.info_ = cpu_info();
@@ -78,7 +96,7 @@ Device Device::open(const std::string& spec) {
   const auto colon = spec.find(':');
   const std::string api_text = spec.substr(0, colon);
   if (api_text != "opencl" && api_text != "vulkan") {
-    throw std::invalid_argument("unknown device '" + spec + "' (use cpu, opencl, opencl:N, vulkan or vulkan:N)");
+    throw std::invalid_argument("unknown device '" + spec + "' (use auto, cpu, opencl, opencl:N, vulkan or vulkan:N)");
   }
   const Api api = api_text == "opencl" ? Api::OpenCL : Api::Vulkan;
   std::string reason;

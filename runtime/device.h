@@ -1,5 +1,6 @@
-// Devices by name: "cpu" (the reference backend), "opencl:N", "vulkan:N", or "opencl"/"vulkan"
-// for the best device of that API. The default comes from $PORTAQUANT_DEVICE, else "cpu".
+// Devices by name: "cpu" (the reference backend), "opencl:N", "vulkan:N", "opencl"/"vulkan"
+// for the best device of that API, or "auto" for the best device of all. The default comes
+// from $PORTAQUANT_DEVICE, else "cpu".
 #pragma once
 
 #include <memory>
@@ -19,6 +20,7 @@ struct DeviceListing {
   std::vector<std::string> unavailable;  // "opencl: no platform found", ...
 };
 DeviceListing list_devices();
+std::string best_device_spec();  // what "auto" opens
 
 // Device buffers hold whole 32-bit words: shaders without 8/16-bit storage read and write
 // 8- and 16-bit tensors through uint words, so a tensor's last word must exist.
