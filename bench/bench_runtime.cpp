@@ -8,11 +8,7 @@ int main(int argc, char** argv) {
   try {
     std::vector<pq::rt::BenchResult> all;
     std::vector<std::string> devices(argv + 1, argv + argc);
-    if (devices.empty()) {
-      for (const auto& info : pq::rt::list_devices().devices) {
-        if (info.api != pq::rt::Api::Cpu) devices.push_back(info.id());
-      }
-    }
+    if (devices.empty()) devices = pq::rt::available_device_ids(false);
     for (const auto& spec : devices) {
       const auto results = pq::rt::run_benchmarks(pq::rt::Device::open(spec), {});
       all.insert(all.end(), results.begin(), results.end());

@@ -9,12 +9,7 @@
 namespace pq::cli {
 
 void run_bench(const BenchArgs& args) {
-  std::vector<std::string> specs = args.devices;
-  if (specs.empty()) {
-    for (const auto& info : rt::list_devices().devices) {
-      if (info.api != rt::Api::Cpu) specs.push_back(info.id());
-    }
-  }
+  const std::vector<std::string> specs = args.devices.empty() ? rt::available_device_ids(false) : args.devices;
   if (specs.empty()) throw std::runtime_error("no OpenCL or Vulkan device to benchmark (see `portaquant devices`)");
   rt::BenchOptions options;
   options.case_pattern = args.case_pattern;

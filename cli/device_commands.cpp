@@ -38,12 +38,8 @@ void run_devices(std::ostream& out) {
 
 int run_conformance_command(const ConformanceArgs& args, std::ostream& out) {
   std::vector<rt::Device> devices;
-  if (args.devices.empty()) {
-    for (const auto& info : rt::list_devices().devices) {
-      if (info.api != rt::Api::Cpu) devices.push_back(rt::Device::open(info.id()));
-    }
-  } else {
-    for (const auto& spec : args.devices) devices.push_back(rt::Device::open(spec));
+  for (const auto& spec : args.devices.empty() ? rt::available_device_ids(false) : args.devices) {
+    devices.push_back(rt::Device::open(spec));
   }
   if (devices.empty()) throw std::runtime_error("no OpenCL or Vulkan device to test (see `portaquant devices`)");
   rt::ConformanceOptions options;

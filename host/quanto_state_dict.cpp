@@ -23,14 +23,6 @@ Tensor load_expected(const Checkpoint& checkpoint, const std::string& key, std::
   return t;
 }
 
-Shape symmetric_scale_shape(const Shape& weight_shape, std::optional<int> axis) {
-  if (!axis) return {};
-  Shape s(weight_shape.size(), 1);
-  if (*axis == 0) s.front() = weight_shape.front();
-  else s.back() = weight_shape.back();
-  return s;
-}
-
 }  // namespace
 
 void append_quantized_weight(NamedTensors& out, const std::string& module, const QuantizedWeight& weight) {

@@ -86,6 +86,14 @@ std::string best_device_spec() {
   return "cpu";
 }
 
+std::vector<std::string> available_device_ids(bool include_cpu) {
+  std::vector<std::string> ids;
+  for (const auto& d : list_devices().devices) {
+    if (include_cpu || d.api != Api::Cpu) ids.push_back(d.id());
+  }
+  return ids;
+}
+
 Device Device::open(const std::string& spec) {
   if (spec == "auto") return open(best_device_spec());
   Device device;

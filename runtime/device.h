@@ -21,6 +21,8 @@ struct DeviceListing {
 };
 DeviceListing list_devices();
 std::string best_device_spec();  // what "auto" opens
+// The ids of every device present ("cpu" first when asked for), for tools that run on all.
+std::vector<std::string> available_device_ids(bool include_cpu);
 
 // Device buffers hold whole 32-bit words: shaders without 8/16-bit storage read and write
 // 8- and 16-bit tensors through uint words, so a tensor's last word must exist.

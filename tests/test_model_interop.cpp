@@ -15,13 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kInterop = fs::path(PORTAQUANT_SOURCE_DIR) / "tests/fixtures/interop";
 
-std::vector<std::string> all_devices() {
-  std::vector<std::string> names{"cpu"};
-  for (const auto& d : list_devices().devices) {
-    if (d.api != Api::Cpu) names.push_back(std::string(api_name(d.api)) + ":" + std::to_string(d.index));
-  }
-  return names;
-}
+std::vector<std::string> all_devices() { return available_device_ids(true); }
 
 TEST(ModelInterop, QuantoSavedModelsGiveQuantoLogits) {
   if (!fs::exists(kInterop)) GTEST_SKIP() << "no interop fixtures";

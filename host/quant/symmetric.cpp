@@ -37,14 +37,6 @@ ScaleLayout scale_layout(const Shape& shape, std::optional<int> axis) {
   return layout;
 }
 
-Shape scale_shape(const Shape& shape, std::optional<int> axis) {
-  if (!axis) return {};
-  Shape s(shape.size(), 1);
-  if (*axis == 0) s.front() = shape.front();
-  else s.back() = shape.back();
-  return s;
-}
-
 void check_float_weight(const Tensor& weight) {
   const DType d = weight.dtype();
   if (d != DType::F32 && d != DType::F16 && d != DType::BF16) {
@@ -53,6 +45,14 @@ void check_float_weight(const Tensor& weight) {
 }
 
 }  // namespace
+
+Shape symmetric_scale_shape(const Shape& weight_shape, std::optional<int> axis) {
+  if (!axis) return {};
+  Shape s(weight_shape.size(), 1);
+  if (*axis == 0) s.front() = weight_shape.front();
+  else s.back() = weight_shape.back();
+  return s;
+}
 
 std::optional<int> effective_symmetric_axis(const Shape& shape, std::optional<int> axis) {
   if (!axis) return std::nullopt;
@@ -78,7 +78,7 @@ Tensor absmax_scale(const Tensor& weight, QType qtype, std::optional<int> axis) 
   const DTypeArithmetic arith(weight.dtype());
   const float qmax = qtype_info(qtype).qmax;
   for (float& m : amax) m = m == 0.0f ? 1.0f : arith.div(m, qmax);
-  return Tensor::from_floats(weight.dtype(), scale_shape(weight.shape(), layout.axis), amax);
+  return Tensor::from_floats(weight.dtype(), symmetric_scale_shape(weight.shape(), layout.axis), amax);
 }
 
 Tensor quantize_symmetric(const Tensor& weight, QType qtype, std::optional<int> axis, const Tensor& scale) {

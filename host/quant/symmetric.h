@@ -13,6 +13,9 @@ namespace pq {
 // A per-axis request on a dim of size 1 becomes per-tensor, as in quanto.
 std::optional<int> effective_symmetric_axis(const Shape& shape, std::optional<int> axis);
 
+// (O,1,..,1) for axis 0, (1,..,1,I) for axis -1, [] per tensor.
+Shape symmetric_scale_shape(const Shape& weight_shape, std::optional<int> axis);
+
 // scale = amax(|W|) / qmax in W's dtype, shaped (O,1,..), (1,..,I) or []. A zero amax gives
 // scale 1.0 (quanto: 0, and NaN codes) so that the codes are 0 and dequantize exactly.
 Tensor absmax_scale(const Tensor& weight, QType qtype, std::optional<int> axis);
