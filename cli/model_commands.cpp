@@ -1,5 +1,7 @@
 #include "cli/model_commands.h"
 
+#include "cli/progress.h"
+
 #include <cstdio>
 #include <stdexcept>
 
@@ -56,16 +58,25 @@ void run_model_quantize(const QuantizeArgs& args) {
                                 " needs calibration data: pass --calibration FILE.safetensors (images to calibrate on)");
   }
   check_output_dir_free(args.output, args.force);
+  Progress progress("quantize");
+  const size_t steps = args.calibration ? 4 : 3;
+  size_t step = 0;
   nn::Model model = nn::load_pretrained(args.input);
   const std::vector<std::string> quantized = nn::quantize(*model.root, config);
   if (quantized.empty()) throw std::invalid_argument(args.input.string() + ": no module matches the quantization request");
+  progress.update(++step, steps, "quantized " + std::to_string(quantized.size()) + " modules");
   if (args.calibration) {
+    const auto batches = batches_of(tensor_from(*args.calibration, "images", "input"), 32);
     rt::model::ModelRunner runner(*model.root, rt::Device::open(args.device), model.input_shape());
-    runner.calibrate(batches_of(tensor_from(*args.calibration, "images", "input"), 32));
+    runner.calibrate(batches);
+    progress.update(++step, steps, "calibrated on " + std::to_string(batches.size()) + " batches (" + runner.device().info().id() + ")");
   }
   nn::freeze(*model.root);
-  for (const auto& warning : nn::calibration_warnings(*model.root)) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  progress.update(++step, steps, "frozen");
   nn::save_pretrained(model, args.output, {.overwrite = args.force});
+  progress.update(++step, steps, "saved");
+  progress.finish();
+  for (const auto& warning : nn::calibration_warnings(*model.root)) std::fprintf(stderr, "warning: %s\n", warning.c_str());
   std::fprintf(stderr, "quantized %zu modules (weights %s, activations %s), written to %s\n", quantized.size(),
                args.weights.c_str(), args.activations.c_str(), args.output.string().c_str());
 }

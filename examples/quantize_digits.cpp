@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     runner.calibrate({calibration});  // quanto's `with Calibration(): model(images)`
   }
   nn::freeze(*model.root);
-  const fs::path saved = fs::temp_directory_path() / "portaquant_digits_w8a8";
+  const fs::path saved = fs::temp_directory_path() / ("portaquant_digits_w8a8_" + device.info().id());
   nn::save_pretrained(model, saved, {.overwrite = true});
 
   nn::Model reloaded = nn::load_pretrained(saved);
