@@ -71,9 +71,20 @@ Tensor absmax_scale(const Tensor& weight, QType qtype, std::optional<int> axis) 
   const ScaleLayout layout = scale_layout(weight.shape(), axis);
   const std::vector<float> w = weight.to_float_vector();
   std::vector<float> amax(static_cast<size_t>(layout.count), 0.0f);
-  for (size_t i = 0; i < w.size(); ++i) {
-    float& m = amax[static_cast<size_t>(layout.scale_index(static_cast<int64_t>(i)))];
-    m = std::max(m, std::fabs(w[i]));
+  if (layout.axis == 0) {
+    // One row per scale: rows are independent, so they split over threads.
+    parallel_for(layout.count, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        float m = 0.0f;
+        for (int64_t j = r * layout.inner; j < (r + 1) * layout.inner; ++j) m = std::max(m, std::fabs(w[static_cast<size_t>(j)]));
+        amax[static_cast<size_t>(r)] = m;
+      }
+    });
+  } else {
+    for (size_t i = 0; i < w.size(); ++i) {
+      float& m = amax[static_cast<size_t>(layout.scale_index(static_cast<int64_t>(i)))];
+      m = std::max(m, std::fabs(w[i]));
+    }
   }
   const DTypeArithmetic arith(weight.dtype());
   const float qmax = qtype_info(qtype).qmax;
