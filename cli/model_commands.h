@@ -2,6 +2,8 @@
 // calibration, run one input, evaluate accuracy.
 #pragma once
 
+#include "runtime/device.h"
+
 #include <filesystem>
 #include <optional>
 #include <ostream>
@@ -21,14 +23,14 @@ struct RunArgs {
   std::filesystem::path model_dir;
   std::filesystem::path input;
   std::filesystem::path output;
-  std::string device = "cpu";
+  std::string device = pq::rt::default_device_spec();
 };
 void run_model(const RunArgs& args, std::ostream& out);
 
 struct EvalArgs {
   std::filesystem::path model_dir;
   std::filesystem::path data;
-  std::string device = "cpu";
+  std::string device = pq::rt::default_device_spec();
   int batch_size = 128;
 };
 void run_eval(const EvalArgs& args, std::ostream& out);

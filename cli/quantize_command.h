@@ -1,6 +1,8 @@
 // `portaquant quantize`: a float checkpoint in, an optimum-quanto model directory out.
 #pragma once
 
+#include "runtime/device.h"
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -21,7 +23,7 @@ struct QuantizeArgs {
   // Model directories (with config.json) only:
   std::string activations = "none";  // none, int8, float8 (or quanto's qtype names)
   std::optional<std::filesystem::path> calibration;  // safetensors with "images" (or one tensor)
-  std::string device = "cpu";        // where calibration runs
+  std::string device = pq::rt::default_device_spec();        // where calibration runs
 };
 
 void run_quantize(const QuantizeArgs& args);

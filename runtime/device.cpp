@@ -131,10 +131,12 @@ Device Device::open(const std::string& spec) {
   return device;
 }
 
-Device Device::open_default() {
+std::string default_device_spec() {
   const char* env = std::getenv("PORTAQUANT_DEVICE");
-  return open(env && *env ? env : "cpu");
+  return env && *env ? env : "cpu";
 }
+
+Device Device::open_default() { return open(default_device_spec()); }
 
 Backend& Device::backend() const {
   if (!backend_) throw std::logic_error("the cpu device has no kernel backend");

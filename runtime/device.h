@@ -20,7 +20,8 @@ struct DeviceListing {
   std::vector<std::string> unavailable;  // "opencl: no platform found", ...
 };
 DeviceListing list_devices();
-std::string best_device_spec();  // what "auto" opens
+std::string best_device_spec();     // what "auto" opens
+std::string default_device_spec();  // $PORTAQUANT_DEVICE, else "cpu"
 // The ids of every device present ("cpu" first when asked for), for tools that run on all.
 std::vector<std::string> available_device_ids(bool include_cpu);
 
