@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "host/float_format.h"
+#include "host/parallel.h"
 
 namespace pq {
 namespace {
@@ -69,11 +70,23 @@ void store_integer(std::byte* p, DType dtype, int64_t v) {
 
 // Whole-tensor conversions hoist the dtype switch out of the element loop: quantizing a large
 // weight converts it to float32 and back several times.
+// Large tensors convert on all threads; chunks below this stay on the caller's.
+constexpr int64_t kConversionGrain = 1 << 16;
+
 template <class Decode>
 std::vector<float> decode_all(const std::byte* src, size_t n, size_t element_size, Decode decode) {
   std::vector<float> values(n);
-  for (size_t i = 0; i < n; ++i) values[i] = decode(src + i * element_size);
+  parallel_for(static_cast<int64_t>(n), kConversionGrain, [&](int64_t begin, int64_t end) {
+    for (auto i = static_cast<size_t>(begin); i < static_cast<size_t>(end); ++i) values[i] = decode(src + i * element_size);
+  });
   return values;
+}
+
+template <class Encode>
+void encode_all(const std::vector<float>& values, std::byte* out, size_t element_size, Encode encode) {
+  parallel_for(static_cast<int64_t>(values.size()), kConversionGrain, [&](int64_t begin, int64_t end) {
+    for (auto i = static_cast<size_t>(begin); i < static_cast<size_t>(end); ++i) encode(out + i * element_size, values[i]);
+  });
 }
 
 std::vector<float> contiguous_to_floats(const std::byte* src, size_t n, DType dtype) {
@@ -95,14 +108,10 @@ void floats_to_contiguous(const std::vector<float>& values, std::byte* out, DTyp
     case DType::F32:
       if (n) std::memcpy(out, values.data(), n * sizeof(float));
       return;
-    case DType::F16:
-      for (size_t i = 0; i < n; ++i) write_unaligned(out + 2 * i, f32_to_f16(values[i]));
-      return;
-    case DType::BF16:
-      for (size_t i = 0; i < n; ++i) write_unaligned(out + 2 * i, f32_to_bf16(values[i]));
-      return;
+    case DType::F16: return encode_all(values, out, 2, [](std::byte* p, float v) { write_unaligned(p, f32_to_f16(v)); });
+    case DType::BF16: return encode_all(values, out, 2, [](std::byte* p, float v) { write_unaligned(p, f32_to_bf16(v)); });
     default:
-      for (size_t i = 0; i < n; ++i) store_from_float(out + i * dtype_size(dtype), dtype, values[i]);
+      encode_all(values, out, dtype_size(dtype), [dtype](std::byte* p, float v) { store_from_float(p, dtype, v); });
   }
 }
 
