@@ -7,6 +7,16 @@
 #include "runtime/api_backends.h"
 
 namespace pq::rt {
+
+#ifndef PORTAQUANT_HAVE_OPENCL
+std::vector<DeviceInfo> opencl_devices() { throw std::runtime_error("not compiled in (configure with -DPORTAQUANT_OPENCL=ON)"); }
+std::shared_ptr<Backend> open_opencl_device(int) { return nullptr; }
+#endif
+#ifndef PORTAQUANT_HAVE_VULKAN
+std::vector<DeviceInfo> vulkan_devices() { throw std::runtime_error("not compiled in (configure with -DPORTAQUANT_VULKAN=ON)"); }
+std::shared_ptr<Backend> open_vulkan_device(int) { return nullptr; }
+#endif
+
 namespace {
 
 DeviceInfo cpu_info() {
@@ -18,21 +28,6 @@ DeviceInfo cpu_info() {
   return info;
 }
 
-using Lister = std::vector<DeviceInfo> (*)();
-
-#ifndef PORTAQUANT_HAVE_OPENCL
-}  // namespace
-std::vector<DeviceInfo> opencl_devices() { throw std::runtime_error("not compiled in (configure with -DPORTAQUANT_OPENCL=ON)"); }
-std::shared_ptr<Backend> open_opencl_device(int) { return nullptr; }
-namespace {
-#endif
-#ifndef PORTAQUANT_HAVE_VULKAN
-}  // namespace
-std::vector<DeviceInfo> vulkan_devices() { throw std::runtime_error("not compiled in (configure with -DPORTAQUANT_VULKAN=ON)"); }
-std::shared_ptr<Backend> open_vulkan_device(int) { return nullptr; }
-namespace {
-#endif
-
 std::vector<DeviceInfo> devices_of(Api api, std::string* reason) {
   try {
     return api == Api::OpenCL ? opencl_devices() : vulkan_devices();
@@ -42,14 +37,15 @@ std::vector<DeviceInfo> devices_of(Api api, std::string* reason) {
   }
 }
 
-// "Best" device of an API: a discrete GPU, then an integrated one, then anything (CPU devices).
-int best_index(const std::vector<DeviceInfo>& devices) {
+// The best of non-empty `devices`: a discrete GPU, then another GPU, then the first listed
+// (list_devices puts OpenCL before Vulkan: pocl runs our kernels faster than lavapipe).
+const DeviceInfo& best_of(const std::vector<DeviceInfo>& devices) {
   for (const char* type : {"discrete gpu", "gpu", "integrated gpu"}) {
     for (const auto& d : devices) {
-      if (d.device_type == type) return d.index;
+      if (d.device_type == type) return d;
     }
   }
-  return devices.front().index;
+  return devices.front();
 }
 
 }  // namespace
@@ -69,21 +65,13 @@ DeviceListing list_devices() {
   return listing;
 }
 
-// "auto": a GPU of either API (discrete first), else OpenCL (pocl runs our kernels faster than
-// lavapipe), else Vulkan, else the CPU reference.
+// "auto": the best OpenCL or Vulkan device, else the CPU reference.
 std::string best_device_spec() {
-  const auto devices = list_devices().devices;
-  for (const char* type : {"discrete gpu", "gpu", "integrated gpu"}) {
-    for (const auto& d : devices) {
-      if (d.device_type == type) return d.id();
-    }
+  std::vector<DeviceInfo> devices;
+  for (const auto& d : list_devices().devices) {
+    if (d.api != Api::Cpu) devices.push_back(d);
   }
-  for (Api api : {Api::OpenCL, Api::Vulkan}) {
-    for (const auto& d : devices) {
-      if (d.api == api) return d.id();
-    }
-  }
-  return "cpu";
+  return devices.empty() ? std::string("cpu") : best_of(devices).id();
 }
 
 std::vector<std::string> available_device_ids(bool include_cpu) {
@@ -114,7 +102,7 @@ Device Device::open(const std::string& spec) {
   }
   int index = 0;
   if (colon == std::string::npos) {
-    index = best_index(devices);
+    index = best_of(devices).index;
   } else {
     try {
       index = std::stoi(spec.substr(colon + 1));

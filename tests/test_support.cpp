@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <sstream>
@@ -48,6 +49,16 @@ bool both_nan(const std::byte* a, const std::byte* b, DType dtype) {
 ::testing::AssertionResult same_bits(const Tensor& ours, const Tensor& reference) { return compare(ours, reference, false); }
 
 ::testing::AssertionResult same_values(const Tensor& ours, const Tensor& reference) { return compare(ours, reference, true); }
+
+ScopedEnv::ScopedEnv(const char* name, const std::string& value) : name_(name) {
+  if (const char* old = std::getenv(name)) old_ = old;
+  setenv(name, value.c_str(), 1);
+}
+
+ScopedEnv::~ScopedEnv() {
+  if (old_) setenv(name_, old_->c_str(), 1);
+  else unsetenv(name_);
+}
 
 TempDir::TempDir() {
   static std::atomic<int> counter{0};

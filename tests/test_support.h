@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "host/tensor.h"
@@ -18,6 +19,19 @@ inline std::filesystem::path fixture(const std::string& name) {
 ::testing::AssertionResult same_bits(const Tensor& ours, const Tensor& reference);
 // The same, except that a NaN matches any NaN (payload and sign are not compared).
 ::testing::AssertionResult same_values(const Tensor& ours, const Tensor& reference);
+
+// Sets an environment variable for one scope, restoring what was there before.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
 
 // A fresh empty directory under the system temp dir, removed by the destructor.
 class TempDir {
