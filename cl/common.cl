@@ -146,6 +146,19 @@ inline uint load_float_bits(__global const uchar* data, uint i, uint dtype) {
   return dtype == DT_F16 ? narrow_to_f32_bits(raw, FMT_F16) : raw << 16;
 }
 
+// Element i of a float32/f16/bf16 tensor as a float, and a float stored into one with round to
+// nearest even (NaN stays NaN, overflow gives inf): activations "in the model's dtype" are
+// loaded, computed in float32 and rounded once on the way out, as torch's CPU kernels do.
+inline float load_float(__global const uchar* data, uint i, uint dtype) { return as_float(load_float_bits(data, i, dtype)); }
+
+inline void store_float(__global uchar* data, uint i, uint dtype, float v) {
+  if (dtype == DT_F32) {
+    ((__global float*)data)[i] = v;
+  } else {
+    ((__global ushort*)data)[i] = (ushort)f32_bits_to_narrow(as_uint(v), dtype == DT_F16 ? FMT_F16 : FMT_BF16);
+  }
+}
+
 // The value float32 bits stand for after a cast to `dtype` and back (the rounding step of
 // arithmetic "in the weight's dtype", host round_to_dtype).
 inline uint round_bits_to_dtype(uint bits, uint dtype) {

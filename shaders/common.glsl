@@ -139,6 +139,27 @@ uint widen_float_bits(uint raw, uint dtype) {
 // Element i of a float32/f16/bf16 tensor bound as `uint words[]`, as float32 bits.
 #define LOAD_FLOAT_BITS(words, i, dtype) widen_float_bits((dtype) == DT_F32 ? words[i] : WORD_HALF(words, i), dtype)
 
+// Element i of a float32/f16/bf16 tensor bound as `uint words[]`, as a float.
+#define LOAD_FLOAT(words, i, dtype) uintBitsToFloat(LOAD_FLOAT_BITS(words, i, dtype))
+
+// Stores float v into element i of a float32/f16/bf16 tensor bound as `uint words[]`, with round
+// to nearest even. A 16-bit element shares its word with a neighbour that another invocation may
+// write at the same time, so it is replaced with two atomics on the word (no 16-bit storage
+// feature needed); kernels that write both halves of a word themselves can store whole words.
+#define STORE_FLOAT(words, i, dtype, v)                                                       \
+  do {                                                                                        \
+    const uint store_i_ = (i);                                                                \
+    const uint store_bits_ = floatBitsToUint(v);                                              \
+    if ((dtype) == DT_F32) {                                                                  \
+      words[store_i_] = store_bits_;                                                          \
+    } else {                                                                                  \
+      const uint code_ = f32_bits_to_narrow(store_bits_, (dtype) == DT_F16 ? FMT_F16 : FMT_BF16); \
+      const uint shift_ = (store_i_ & 1u) * 16u;                                              \
+      atomicAnd(words[store_i_ >> 1], ~(0xFFFFu << shift_));                                   \
+      atomicOr(words[store_i_ >> 1], code_ << shift_);                                         \
+    }                                                                                         \
+  } while (false)
+
 // The value float32 bits stand for after a cast to `dtype` and back (the rounding step of
 // arithmetic "in the weight's dtype", host round_to_dtype).
 uint round_bits_to_dtype(uint bits, uint dtype) {
