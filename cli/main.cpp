@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/bench_command.h"
+#include "cli/convert_command.h"
 #include "cli/device_commands.h"
 #include "cli/inspect_command.h"
 #include "cli/model_commands.h"
@@ -36,6 +37,15 @@ void add_quantize(CLI::App& app, pq::cli::QuantizeArgs& args) {
   cmd->add_option("--calibration", args.calibration, "model directories: safetensors with calibration images");
   cmd->add_option("--device", args.device, "model directories: device to calibrate on")->capture_default_str();
   cmd->callback([&args] { pq::cli::run_quantize(args); });
+}
+
+void add_convert(CLI::App& app, pq::cli::ConvertArgs& args) {
+  auto* cmd = app.add_subcommand("convert", "Convert a GGUF model (llama, mistral, qwen2) into a Hugging Face model directory");
+  cmd->add_option("input", args.input, "a .gguf file")->required();
+  cmd->add_option("-o,--output", args.output, "output model directory (must not exist unless --force)")->required();
+  cmd->add_option("--dtype", args.dtype, "f32, f16 or bf16 (rounded to nearest even)")->capture_default_str();
+  cmd->add_flag("--force", args.force, "replace the output directory if it exists");
+  cmd->callback([&args] { pq::cli::run_convert(args); });
 }
 
 void add_run(CLI::App& app, pq::cli::RunArgs& args) {
@@ -89,9 +99,11 @@ int main(int argc, char** argv) {
   pq::cli::BenchArgs bench_args;
   pq::cli::RunArgs run_args;
   pq::cli::EvalArgs eval_args;
+  pq::cli::ConvertArgs convert_args;
   int exit_code = 0;
   add_inspect(app, inspect_path);
   add_quantize(app, quantize_args);
+  add_convert(app, convert_args);
   add_devices(app);
   add_conformance(app, conformance_args, exit_code);
   add_bench(app, bench_args);
