@@ -230,10 +230,72 @@ def record_transformers_view(name):
         (OUT / f"{name}_tokens.json").write_text(json.dumps({"texts": SAMPLE_TEXTS, "ids": ids}, ensure_ascii=False) + "\n")
 
 
+# ---------------------------------------------------------------- fuzz seeds
+
+CORPUS = Path(__file__).resolve().parent / "fuzz" / "corpus_gguf"
+
+
+def make_fuzz_corpus(rng):
+    """Tiny valid files for tests/fuzz/fuzz_gguf: metadata of every value type, one small tensor
+    of every dequantizable type, and a micro llama with a byte-level tokenizer."""
+    CORPUS.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(str(CORPUS / "metadata_types.gguf"), "llama")
+    writer.add_uint8("a.u8", 7)
+    writer.add_int8("a.i8", -7)
+    writer.add_uint16("a.u16", 700)
+    writer.add_int16("a.i16", -700)
+    writer.add_uint32("a.u32", 70000)
+    writer.add_int32("a.i32", -70000)
+    writer.add_float32("a.f32", 0.5)
+    writer.add_uint64("a.u64", 1 << 40)
+    writer.add_int64("a.i64", -(1 << 40))
+    writer.add_float64("a.f64", 0.25)
+    writer.add_bool("a.bool", True)
+    writer.add_string("a.string", "héllo")
+    writer.add_array("a.strings", ["x", "yz", ""])
+    writer.add_array("a.ints", [1, -2, 3])
+    writer.add_array("a.floats", [0.5, 1.5])
+    writer.add_custom_alignment(64)
+    write_gguf(writer)
+
+    writer = gguf.GGUFWriter(str(CORPUS / "one_tensor_per_type.gguf"), "llama")
+    writer.add_tensor("f32", rng.standard_normal((2, 3)).astype(np.float32))
+    writer.add_tensor("f16", rng.standard_normal((4,)).astype(np.float16))
+    for qtype in SCALE_OFFSETS:
+        writer.add_tensor(qtype.name, random_blocks(rng, qtype, 1, gguf.GGML_QUANT_SIZES[qtype][0]), raw_dtype=qtype)
+    write_gguf(writer)
+
+    hidden, ffn, vocab = 32, 32, 6
+    writer = gguf.GGUFWriter(str(CORPUS / "micro_llama.gguf"), "llama")
+    writer.add_context_length(16)
+    writer.add_embedding_length(hidden)
+    writer.add_block_count(1)
+    writer.add_feed_forward_length(ffn)
+    writer.add_head_count(2)
+    writer.add_head_count_kv(1)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_dimension_count(16)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("qwen2")
+    writer.add_token_list(["<s>", "a", "b", "ab", "Ġ", "Ġab"])
+    writer.add_token_types([gguf.TokenType.CONTROL] + [gguf.TokenType.NORMAL] * 5)
+    writer.add_token_merges(["a b", "Ġ ab"])
+    writer.add_bos_token_id(0)
+    writer.add_add_bos_token(True)
+    writer.add_tensor("token_embd.weight", random_blocks(rng, T.Q4_0, vocab, hidden), raw_dtype=T.Q4_0)
+    for leaf, rows, cols in [("attn_q", 32, hidden), ("attn_k", 16, hidden), ("attn_v", 16, hidden), ("attn_output", hidden, 32),
+                             ("ffn_gate", ffn, hidden), ("ffn_up", ffn, hidden), ("ffn_down", hidden, ffn)]:
+        writer.add_tensor(f"blk.0.{leaf}.weight", random_blocks(rng, T.Q4_0, rows, cols), raw_dtype=T.Q4_0)
+    for norm in ["blk.0.attn_norm.weight", "blk.0.ffn_norm.weight", "output_norm.weight"]:
+        writer.add_tensor(norm, np.ones(hidden, dtype=np.float32))
+    write_gguf(writer)
+
+
 def main():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     OUT.mkdir(parents=True, exist_ok=True)
     make_dequant_types(np.random.default_rng(20240601))
+    make_fuzz_corpus(np.random.default_rng(99))
     tokens, merges = train_vocabulary()
     tokens = tokens + ["<|im sep|>", "<think>"]
     make_tiny_llama(np.random.default_rng(7), "tiny_llama", layers=3, tied=False, pre="llama-bpe", add_bos=True,

@@ -113,17 +113,18 @@ HfTensorTarget hf_tensor_target(const GgufFile& file, const DecoderSpec& spec, c
 }
 
 void check_all_tensors_present(const GgufFile& file, const DecoderSpec& spec) {
-  std::vector<std::string> required = {"token_embd.weight", "output_norm.weight"};
-  for (int64_t layer = 0; layer < spec.num_hidden_layers; ++layer) {
-    for (const LayerTensor& entry : kLayerTensors) {
-      required.push_back("blk." + std::to_string(layer) + "." + entry.gguf_leaf + ".weight");
-    }
-    if (spec.attention_bias) {
-      for (const char* leaf : {"attn_q", "attn_k", "attn_v"}) required.push_back("blk." + std::to_string(layer) + "." + leaf + ".bias");
-    }
-  }
-  for (const std::string& name : required) {
+  // Checked one by one, never listed: block_count comes from the file, and every name found is
+  // a distinct tensor, so a missing one turns up within tensors().size() + 1 lookups.
+  const auto require = [&](const std::string& name) {
     if (file.find_tensor(name) == nullptr) file.fail_tensor(name, "is missing (a " + spec.architecture + " model needs it)");
+  };
+  require("token_embd.weight");
+  require("output_norm.weight");
+  for (int64_t layer = 0; layer < spec.num_hidden_layers; ++layer) {
+    const std::string prefix = "blk." + std::to_string(layer) + ".";
+    for (const LayerTensor& entry : kLayerTensors) require(prefix + entry.gguf_leaf + ".weight");
+    if (!spec.attention_bias) continue;
+    for (const char* leaf : {"attn_q", "attn_k", "attn_v"}) require(prefix + leaf + ".bias");
   }
 }
 
