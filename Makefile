@@ -6,7 +6,7 @@ JOBS ?= 2
 WERROR ?= OFF
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build bench fuzz fixtures fixtures-check clean conformance vulkan-validation accuracy
+.PHONY: demo test deps build bench fuzz fuzz-gguf fixtures fixtures-check clean conformance vulkan-validation accuracy
 
 PQ = $(BUILD)/cli/portaquant
 DIGITS_TEST = examples/data/digits_test.safetensors
@@ -54,6 +54,15 @@ bench: build
 fuzz: deps
 	CXX=clang++ cmake -S . -B build-fuzz -DPORTAQUANT_BUILD_FUZZ=ON -DPORTAQUANT_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_safetensors
+
+# The GGUF reader and converter under libFuzzer + ASan/UBSan for FUZZ_SECONDS (tests/fuzz/README.md).
+FUZZ_SECONDS ?= 600
+fuzz-gguf: deps
+	CXX=clang++ cmake -S . -B build-fuzz -DPORTAQUANT_BUILD_FUZZ=ON -DPORTAQUANT_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_gguf
+	mkdir -p tests/fuzz/corpus-run/gguf
+	build-fuzz/tests/fuzz/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -dict=tests/fuzz/gguf.dict \
+	    tests/fuzz/corpus-run/gguf tests/fuzz/corpus_gguf
 
 # Regenerates tests/fixtures with torch + optimum-quanto from PyPI; fixtures-check proves the
 # committed files are exactly what the script writes.
