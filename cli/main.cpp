@@ -7,6 +7,9 @@
 
 #include "cli/bench_command.h"
 #include "cli/convert_command.h"
+#include "cli/embed_command.h"
+#include "cli/generate_command.h"
+#include "cli/perplexity_command.h"
 #include "cli/device_commands.h"
 #include "cli/inspect_command.h"
 #include "cli/model_commands.h"
@@ -34,7 +37,16 @@ void add_quantize(CLI::App& app, pq::cli::QuantizeArgs& args) {
   cmd->add_flag("--force", args.force, "replace the output directory if it exists");
   cmd->add_option("--activations", args.activations, "model directories: none, int8 or float8 (needs --calibration)")
       ->capture_default_str();
-  cmd->add_option("--calibration", args.calibration, "model directories: safetensors with calibration images");
+  cmd->add_option("--calibration", args.calibration, "nn.Sequential model directories: safetensors with calibration images");
+  cmd->add_option("--calibration-text", args.calibration_text, "transformer model directories: a text file to calibrate on");
+  cmd->add_option("--calibration-samples", args.calibration_samples, "calibration text: samples (one per forward)")->capture_default_str();
+  cmd->add_option("--calibration-length", args.calibration_length, "calibration text: tokens per sample")->capture_default_str();
+  cmd->add_option("--calibration-momentum", args.calibration_momentum, "EMA momentum of the output scales (quanto's default 0.9)")
+      ->capture_default_str();
+  cmd->add_option("--streamline", args.streamline,
+                  "calibration's output-quantization pruning: quanto (what optimum-quanto 0.2.7 with torch >= 2.5 does), "
+                  "designed, or off")
+      ->capture_default_str();
   cmd->add_option("--device", args.device, "model directories: device to calibrate on")->capture_default_str();
   cmd->callback([&args] { pq::cli::run_quantize(args); });
 }
@@ -64,6 +76,40 @@ void add_eval(CLI::App& app, pq::cli::EvalArgs& args) {
   cmd->add_option("--device", args.device, "cpu, opencl[:N] or vulkan[:N]")->capture_default_str();
   cmd->add_option("--batch-size", args.batch_size, "images per forward")->capture_default_str();
   cmd->callback([&args] { pq::cli::run_eval(args, std::cout); });
+}
+
+void add_generate(CLI::App& app, pq::cli::GenerateArgs& args) {
+  auto* cmd = app.add_subcommand("generate", "Generate text with a decoder (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)");
+  cmd->add_option("model_dir", args.model_dir, "model directory (float, or quantized by portaquant or optimum-quanto)")->required();
+  cmd->add_option("--prompt", args.prompt, "the text to continue")->required();
+  cmd->add_option("-n,--max-new-tokens", args.max_new_tokens, "tokens to generate")->capture_default_str();
+  cmd->add_option("--temperature", args.temperature, "0 = greedy; else sampling temperature")->capture_default_str();
+  cmd->add_option("--top-k", args.top_k, "sample among the k most likely tokens (0 = all)")->capture_default_str();
+  cmd->add_option("--top-p", args.top_p, "sample among the most likely tokens of this total probability")->capture_default_str();
+  cmd->add_option("--seed", args.seed, "random seed for sampling")->capture_default_str();
+  cmd->add_option("--max-context", args.max_context, "KV cache length (default: prompt + new tokens)");
+  cmd->add_flag("--ids", args.show_ids, "also print the generated token ids");
+  cmd->add_option("--device", args.device, "cpu, opencl[:N], vulkan[:N] or auto")->capture_default_str();
+  cmd->callback([&args] { pq::cli::run_generate(args, std::cout); });
+}
+
+void add_perplexity(CLI::App& app, pq::cli::PerplexityArgs& args) {
+  auto* cmd = app.add_subcommand("perplexity", "Perplexity of a decoder on a text file (llama.cpp's method)");
+  cmd->add_option("model_dir", args.model_dir, "model directory (float, or quantized by portaquant or optimum-quanto)")->required();
+  cmd->add_option("--text", args.text, "the text file")->required();
+  cmd->add_option("--ctx", args.ctx, "window length in tokens (the second half of each is scored)")->capture_default_str();
+  cmd->add_option("--max-windows", args.max_windows, "stop after this many windows (0 = the whole text)")->capture_default_str();
+  cmd->add_option("--device", args.device, "cpu, opencl[:N], vulkan[:N] or auto")->capture_default_str();
+  cmd->callback([&args] { pq::cli::run_perplexity(args, std::cout); });
+}
+
+void add_embed(CLI::App& app, pq::cli::EmbedArgs& args) {
+  auto* cmd = app.add_subcommand("embed", "Sentence embeddings of a BERT encoder (mean-pooled, L2-normalised)");
+  cmd->add_option("model_dir", args.model_dir, "BERT or sentence-transformers model directory")->required();
+  cmd->add_option("--text", args.texts, "a text to embed (repeatable, or several values)")->required();
+  cmd->add_option("-o,--output", args.output, "write the embeddings to this .safetensors instead of JSON on stdout");
+  cmd->add_option("--device", args.device, "cpu, opencl[:N], vulkan[:N] or auto")->capture_default_str();
+  cmd->callback([&args] { pq::cli::run_embed(args, std::cout); });
 }
 
 void add_devices(CLI::App& app) {
@@ -100,10 +146,16 @@ int main(int argc, char** argv) {
   pq::cli::RunArgs run_args;
   pq::cli::EvalArgs eval_args;
   pq::cli::ConvertArgs convert_args;
+  pq::cli::GenerateArgs generate_args;
+  pq::cli::PerplexityArgs perplexity_args;
+  pq::cli::EmbedArgs embed_args;
   int exit_code = 0;
   add_inspect(app, inspect_path);
   add_quantize(app, quantize_args);
   add_convert(app, convert_args);
+  add_generate(app, generate_args);
+  add_perplexity(app, perplexity_args);
+  add_embed(app, embed_args);
   add_devices(app);
   add_conformance(app, conformance_args, exit_code);
   add_bench(app, bench_args);

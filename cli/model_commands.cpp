@@ -10,7 +10,9 @@
 #include "host/nn/quantize.h"
 #include "host/safetensors.h"
 #include "host/staging_dir.h"
+#include "host/models/text_samples.h"
 #include "runtime/model/evaluate.h"
+#include "runtime/model/quantize_workflow.h"
 
 namespace pq::cli {
 namespace fs = std::filesystem;
@@ -41,43 +43,49 @@ std::vector<Tensor> batches_of(const Tensor& data, int64_t batch) {
   return out;
 }
 
+// What calibration runs on: images for nn.Sequential models, text for transformer models.
+rt::model::CalibrationData calibration_data(const QuantizeArgs& args) {
+  rt::model::CalibrationData data;
+  if (args.calibration && args.calibration_text) throw std::invalid_argument("give --calibration or --calibration-text, not both");
+  if (args.calibration) data.batches = batches_of(tensor_from(*args.calibration, "images", "input"), 32);
+  if (args.calibration_text) {
+    const tok::Tokenizer tokenizer = models::model_tokenizer(args.input);
+    data.token_samples = models::calibration_samples(tokenizer, *args.calibration_text, args.calibration_samples, args.calibration_length);
+  }
+  return data;
+}
+
 }  // namespace
 
 bool is_model_dir(const fs::path& input) { return fs::is_directory(input) && fs::exists(input / "config.json"); }
 
 void run_model_quantize(const QuantizeArgs& args) {
-  nn::QuantizeConfig config;
-  config.weights = qtype_option(args.weights, "--weights");
-  config.activations = qtype_option(args.activations, "--activations");
-  if (args.optimizer) config.optimizer = parse_optimizer(*args.optimizer);
-  config.group_size = args.group_size;
-  config.include = args.include;
-  config.exclude = args.exclude;
-  if (config.activations && !args.calibration) {
+  rt::model::ModelQuantizeOptions options;
+  options.quantize.weights = qtype_option(args.weights, "--weights");
+  options.quantize.activations = qtype_option(args.activations, "--activations");
+  if (args.optimizer) options.quantize.optimizer = parse_optimizer(*args.optimizer);
+  options.quantize.group_size = args.group_size;
+  options.quantize.include = args.include;
+  options.quantize.exclude = args.exclude;
+  if (options.quantize.activations && !args.calibration && !args.calibration_text) {
     throw std::invalid_argument("--activations " + args.activations +
-                                " needs calibration data: pass --calibration FILE.safetensors (images to calibrate on)");
+                                " needs calibration data: --calibration FILE.safetensors (nn.Sequential models: images) or "
+                                "--calibration-text FILE (transformer models)");
   }
-  check_output_dir_free(args.output, args.force);
+  if (!(args.calibration_momentum >= 0.0f && args.calibration_momentum < 1.0f)) {
+    throw std::invalid_argument("--calibration-momentum must be in [0, 1), got " + std::to_string(args.calibration_momentum));
+  }
+  options.calibration_options.momentum = args.calibration_momentum;
+  options.calibration_options.streamline = nn::parse_streamline(args.streamline);
+  options.calibration = calibration_data(args);
+  options.device = args.device;
+  options.save.overwrite = args.force;
   Progress progress("quantize");
-  const size_t steps = args.calibration ? 4 : 3;
-  size_t step = 0;
-  nn::Model model = nn::load_pretrained(args.input);
-  const std::vector<std::string> quantized = nn::quantize(*model.root, config);
-  if (quantized.empty()) throw std::invalid_argument(args.input.string() + ": no module matches the quantization request");
-  progress.update(++step, steps, "quantized " + std::to_string(quantized.size()) + " modules");
-  if (args.calibration) {
-    const auto batches = batches_of(tensor_from(*args.calibration, "images", "input"), 32);
-    rt::model::ModelRunner runner(*model.root, rt::Device::open(args.device), model.input_shape());
-    runner.calibrate(batches);
-    progress.update(++step, steps, "calibrated on " + std::to_string(batches.size()) + " batches (" + runner.device().info().id() + ")");
-  }
-  nn::freeze(*model.root);
-  progress.update(++step, steps, "frozen");
-  nn::save_pretrained(model, args.output, {.overwrite = args.force});
-  progress.update(++step, steps, "saved");
+  options.on_progress = [&](const rt::model::WorkflowProgress& p) { progress.update(p.step, p.steps, p.message); };
+  const rt::model::ModelQuantizeResult result = rt::model::quantize_model(args.input, args.output, options);
   progress.finish();
-  for (const auto& warning : nn::calibration_warnings(*model.root)) std::fprintf(stderr, "warning: %s\n", warning.c_str());
-  std::fprintf(stderr, "quantized %zu modules (weights %s, activations %s), written to %s\n", quantized.size(),
+  for (const auto& warning : result.warnings) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  std::fprintf(stderr, "quantized %zu modules (weights %s, activations %s), written to %s\n", result.quantized.size(),
                args.weights.c_str(), args.activations.c_str(), args.output.string().c_str());
 }
 

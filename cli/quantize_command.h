@@ -4,6 +4,7 @@
 #include "runtime/device.h"
 
 #include <filesystem>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,7 +23,12 @@ struct QuantizeArgs {
   bool force = false;
   // Model directories (with config.json) only:
   std::string activations = "none";  // none, int8, float8 (or quanto's qtype names)
-  std::optional<std::filesystem::path> calibration;  // safetensors with "images" (or one tensor)
+  std::optional<std::filesystem::path> calibration;  // nn.Sequential: safetensors with "images" (or one tensor)
+  std::optional<std::filesystem::path> calibration_text;  // transformer models: text to calibrate on
+  int64_t calibration_samples = 16;
+  int64_t calibration_length = 128;
+  float calibration_momentum = 0.9f;
+  std::string streamline = "quanto";
   std::string device = pq::rt::default_device_spec();        // where calibration runs
 };
 

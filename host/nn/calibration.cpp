@@ -1,20 +1,40 @@
 #include "host/nn/calibration.h"
 
 #include <cmath>
+#include <stdexcept>
+
+#include "host/float_format.h"
 
 namespace pq::nn {
-
-float absmax_activation_scale(const std::vector<float>& values, QType qtype) {
-  float amax = 0.0f;
-  for (float v : values) amax = std::max(amax, std::fabs(v));
-  return amax / qtype_info(qtype).qmax;
+std::string_view streamline_name(Streamline s) {
+  switch (s) {
+    case Streamline::Quanto: return "quanto";
+    case Streamline::AsDesigned: return "designed";
+    case Streamline::Off: return "off";
+  }
+  return "quanto";
 }
 
-float updated_scale(float scale, float fresh, float momentum) {
+Streamline parse_streamline(std::string_view name) {
+  for (Streamline s : {Streamline::Quanto, Streamline::AsDesigned, Streamline::Off}) {
+    if (streamline_name(s) == name) return s;
+  }
+  throw std::invalid_argument("unknown streamline mode '" + std::string(name) + "' (quanto, designed, off)");
+}
+
+float absmax_activation_scale(const std::vector<float>& values, QType qtype, DType dtype) {
+  float amax = 0.0f;
+  for (float v : values) amax = std::isnan(v) || std::isnan(amax) ? NAN : std::max(amax, std::fabs(v));
+  return round_to_dtype(dtype, amax / qtype_info(qtype).qmax);
+}
+
+float updated_scale(float scale, float fresh, float momentum, DType dtype) {
   if (scale == 1.0f) return fresh;
+  // torch turns the python floats momentum and 1 - momentum (computed in double) into float32
+  // operands of each 0-dim op.
   const auto keep = static_cast<float>(static_cast<double>(momentum));
   const auto take = static_cast<float>(1.0 - static_cast<double>(momentum));
-  return keep * scale + take * fresh;
+  return round_to_dtype(dtype, round_to_dtype(dtype, keep * scale) + round_to_dtype(dtype, fresh * take));
 }
 
 std::vector<std::string> uncalibrated_modules(const Module& root) {

@@ -151,6 +151,7 @@ Shape expected_weight_shape(const Module& module) {
   }
   if (auto* n = dynamic_cast<const LayerNorm*>(&module)) return n->normalized_shape;
   if (auto* e = dynamic_cast<const Embedding*>(&module)) return {e->num_embeddings, e->embedding_dim};
+  if (auto* r = dynamic_cast<const RMSNorm*>(&module)) return {r->dim};
   return {};
 }
 

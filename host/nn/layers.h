@@ -49,12 +49,32 @@ class LayerNorm final : public WeightedLayer {
   bool accepts_activation_quantization() const override { return true; }
 };
 
-// Beyond quanto (which has no QEmbedding): the table may be quantized; lookups dequantize rows.
+// quanto has no QEmbedding: an embedding table is never quantized (its non-strict requantize
+// would leave a quantized table uninitialised), so a model quantized here loads there.
 class Embedding final : public WeightedLayer {
  public:
   int64_t num_embeddings = 0, embedding_dim = 0;
   std::string_view type() const override { return "Embedding"; }
-  bool accepts_weight_quantization() const override { return true; }
+};
+
+// Llama's RMSNorm (LlamaRMSNorm, Qwen2RMSNorm, ...): weight only, never replaced by quanto.
+class RMSNorm final : public WeightedLayer {
+ public:
+  int64_t dim = 0;
+  double eps = 1e-6;
+  std::string_view type() const override { return "RMSNorm"; }
+};
+
+// A module that only groups children (LlamaDecoderLayer, BertAttention, a ModuleList, ...). It
+// keeps torch's class name: messages use it, and calibration's streamline acts on the quantized
+// children of each such parent when its forward ends, as quanto's hooks do.
+class Container final : public Module {
+ public:
+  explicit Container(std::string type) : type_(std::move(type)) {}
+  std::string_view type() const override { return type_; }
+
+ private:
+  std::string type_;
 };
 
 class ReLU final : public Module {

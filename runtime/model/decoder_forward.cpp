@@ -1,0 +1,96 @@
+#include "runtime/model/decoder_forward.h"
+
+#include "host/models/decoder_model.h"
+
+namespace pq::rt::model {
+namespace {
+
+using models::DecoderConfig;
+
+struct Block {
+  Executor& ex;
+  const DecoderConfig& config;
+  DType dtype;
+  CalibrationState* cal;
+  int64_t n;  // tokens in the block
+};
+
+Value rms_norm(Block& b, const nn::RMSNorm& norm, const std::string& name, const Value& x) {
+  return b.ex.run1("rmsnorm", {x, float_constant(b.ex, name + ".weight", norm.weight, b.dtype)}, {{"eps", norm.eps}});
+}
+
+Value linear(Block& b, nn::Linear& l, const std::string& name, const Value& x) {
+  return linear_module(b.ex, l, name, {x}, b.cal, b.dtype).value;
+}
+
+Value rope(Block& b, const Value& x, int64_t heads, const DecoderInputs& in) {
+  const Value inv_freq = b.ex.has_constant("rope.inv_freq")
+                             ? b.ex.constant("rope.inv_freq", {})
+                             : b.ex.constant("rope.inv_freq", Tensor::from_values(DType::F32, {b.config.head_dim / 2},
+                                                                                  models::rope_inv_freq(b.config.rope, b.config.head_dim)));
+  return b.ex.run1("rope", {b.ex.reshape(x, {b.n, heads, b.config.head_dim}), in.positions, inv_freq});
+}
+
+// LlamaAttention: q/k/v projections, rotary embeddings, the block's keys and values into the
+// cache, attention over everything cached so far, o_proj.
+Value attention(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x, size_t layer,
+                KvCache& cache, const DecoderInputs& in) {
+  const DecoderConfig& c = b.config;
+  const Value q = rope(b, linear(b, *l.q_proj, prefix + "q_proj", x), c.num_heads, in);
+  const Value k = rope(b, linear(b, *l.k_proj, prefix + "k_proj", x), c.num_kv_heads, in);
+  const Value v = b.ex.reshape(linear(b, *l.v_proj, prefix + "v_proj", x), {b.n, c.num_kv_heads, c.head_dim});
+  cache.keys[layer] = b.ex.run1("kv_write", {cache.keys[layer], k, in.start});
+  cache.values[layer] = b.ex.run1("kv_write", {cache.values[layer], v, in.start});
+  const Shape cached{1, cache.max_context, c.num_kv_heads, c.head_dim};
+  const Value a = b.ex.run1("attention",
+                            {b.ex.reshape(q, {1, b.n, c.num_heads, c.head_dim}), b.ex.reshape(cache.keys[layer], cached),
+                             b.ex.reshape(cache.values[layer], cached), in.kv_len},
+                            {{"causal", 1}});
+  const Value o = linear(b, *l.o_proj, prefix + "o_proj", b.ex.reshape(a, {b.n, c.num_heads * c.head_dim}));
+  end_of_parent(*l.attention, b.cal);
+  return o;
+}
+
+// LlamaMLP: down_proj(silu(gate_proj(x)) * up_proj(x)).
+Value mlp(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x) {
+  const Value gate = b.ex.run1("silu", {linear(b, *l.gate_proj, prefix + "gate_proj", x)});
+  const Value up = linear(b, *l.up_proj, prefix + "up_proj", x);
+  const Value y = linear(b, *l.down_proj, prefix + "down_proj", b.ex.run1("mul", {gate, up}));
+  end_of_parent(*l.mlp, b.cal);
+  return y;
+}
+
+}  // namespace
+
+KvCache make_kv_cache(Executor& ex, const nn::Model& model, int64_t max_context) {
+  const DecoderConfig& c = *model.decoder;
+  KvCache cache;
+  cache.max_context = max_context;
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    for (auto* side : {&cache.keys, &cache.values}) {
+      side->push_back(ex.input(Tensor::zeros(model.dtype, {max_context, c.num_kv_heads, c.head_dim})));
+    }
+  }
+  return cache;
+}
+
+Value decoder_forward(Executor& ex, nn::Model& model, KvCache& cache, const DecoderInputs& in, CalibrationState* cal) {
+  const models::DecoderModules d = models::decoder_modules(*model.root);
+  Block b{ex, *model.decoder, model.dtype, cal, in.tokens.shape.at(0)};
+  Value h = ex.run1("embedding", {float_constant(ex, "model.embed_tokens.weight", d.embed_tokens->weight, b.dtype), in.tokens});
+  for (size_t i = 0; i < d.layers.size(); ++i) {
+    const models::DecoderLayerModules& l = d.layers[i];
+    const std::string prefix = "model.layers." + std::to_string(i) + ".";
+    const Value x = rms_norm(b, *l.input_norm, prefix + "input_layernorm", h);
+    h = ex.run1("add", {h, attention(b, l, prefix + "self_attn.", x, i, cache, in)});
+    const Value y = rms_norm(b, *l.post_attention_norm, prefix + "post_attention_layernorm", h);
+    h = ex.run1("add", {h, mlp(b, l, prefix + "mlp.", y)});
+  }
+  // Only the rows whose logits are wanted go through the final norm and lm_head.
+  const Value rows = ex.run1("embedding", {h, in.logit_rows});
+  const Value logits = linear(b, *d.lm_head, "lm_head", rms_norm(b, *d.norm, "model.norm", rows));
+  end_of_parent(*d.root, cal);
+  return logits;
+}
+
+}  // namespace pq::rt::model

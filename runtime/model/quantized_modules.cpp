@@ -1,0 +1,222 @@
+#include "runtime/model/quantized_modules.h"
+
+#include <bit>
+#include <cmath>
+#include <stdexcept>
+
+#include "host/nn/config.h"
+
+namespace pq::rt::model {
+namespace {
+
+using nn::QuantState;
+
+// A 0-dim scale in `dtype` (quanto's scales are 0-dim tensors of the activations' dtype).
+Value scale_constant(Executor& ex, float scale, DType dtype) {
+  const std::string key = "scale:" + std::string(dtype_name(dtype)) + ":" + std::to_string(std::bit_cast<uint32_t>(scale));
+  return ex.constant(key, Tensor::from_floats(dtype, {}, {scale}));
+}
+
+OpParams qtype_param(QType qtype) { return {{"qtype", static_cast<double>(qtype)}}; }
+
+// The codes of a float activation at a per-tensor scale (quantize_activation takes the scale in
+// float32; an f16/bf16 scale converts exactly).
+Value activation_codes(Executor& ex, const Value& x, QType qtype, float scale) {
+  return ex.run1("quantize_activation", {x, scale_constant(ex, scale, DType::F32)}, qtype_param(qtype));
+}
+
+// quanto's quantize_activation followed by the dequantization every float consumer applies
+// (scale · codes in the scale's dtype).
+Activation quantize_activation(Executor& ex, const Value& x, QType qtype, float scale, const nn::Module* producer) {
+  const Value codes = activation_codes(ex, x, qtype, scale);
+  // dequantize_symmetric takes 2-D codes; per tensor, any 2-D view of the same elements will do.
+  const Value flat = ex.reshape(codes, {1, -1});
+  const Value values = ex.run1("dequantize_symmetric", {flat, scale_constant(ex, scale, x.dtype)}, {{"axis", 2}});
+  return {ex.reshape(values, x.shape), qtype, scale, producer};
+}
+
+float absmax_scale_of(Executor& ex, const Value& v, QType qtype) {
+  return nn::absmax_activation_scale(ex.read(v).to_float_vector(), qtype, v.dtype);
+}
+
+// A calibration step that saw NaN or infinity would save a scale that quantizes everything to
+// NaN or zero: refuse it, naming the module.
+float checked_scale(float scale, const std::string& name, const char* which) {
+  if (!std::isfinite(scale)) {
+    throw std::invalid_argument("calibration: the " + std::string(which) + " of module '" + name +
+                                "' holds NaN or infinity (scale " + std::to_string(scale) + ")");
+  }
+  return scale;
+}
+
+// quanto's calibrate_input + quantize_input hooks.
+Activation module_input(Executor& ex, QuantState& q, const std::string& name, Activation x, CalibrationState* cal) {
+  if (!q.activations) return x;
+  if (cal) {
+    if (x.qtype) {
+      q.input_scale = x.scale;  // quanto adopts the upstream scale, no EMA
+    } else {
+      const float momentum = cal->options.quanto_input_momentum ? 0.9f : cal->options.momentum;
+      const float fresh = checked_scale(absmax_scale_of(ex, x.value, *q.activations), name, "input");
+      q.input_scale = nn::updated_scale(q.input_scale, fresh, momentum, x.value.dtype);
+    }
+  }
+  if (!q.quantize_input) return x;
+  if (x.qtype) {
+    if (*x.qtype != *q.activations) throw std::invalid_argument("module '" + name + "': heterogeneous quantized activations");
+    return x;
+  }
+  return quantize_activation(ex, x.value, *q.activations, q.input_scale, nullptr);
+}
+
+// quanto's calibrate_output + quantize_output hooks.
+Activation module_output(Executor& ex, const nn::Module& m, QuantState& q, const std::string& name, const Value& y,
+                         CalibrationState* cal) {
+  if (!q.activations) return {y};
+  if (cal) {
+    const float fresh = checked_scale(absmax_scale_of(ex, y, *q.activations), name, "output");
+    q.output_scale = nn::updated_scale(q.output_scale, fresh, cal->options.momentum, y.dtype);
+  }
+  if (!q.quantize_output) return {y};
+  return quantize_activation(ex, y, *q.activations, q.output_scale, &m);
+}
+
+std::vector<Value> with_bias(Executor& ex, const std::string& name, std::vector<Value> in, const std::optional<Tensor>& bias,
+                             DType dtype) {
+  if (bias) in.push_back(float_constant(ex, name + ".bias", *bias, dtype));
+  return in;
+}
+
+// A quantized weight in its stored form on the device: int8/float8 codes or packed int4/int2
+// codes, with scale (and shift) as float32. Quantized (from the float weight when unfrozen)
+// only when not cached yet.
+struct StoredWeight {
+  Value data, scale, shift;
+};
+
+StoredWeight stored_weight(Executor& ex, const std::string& name, const nn::Module& m) {
+  const std::string key = name + ".w.";
+  if (!ex.has_constant(key + "data")) {
+    const QuantizedWeight w = nn::current_quantized_weight(m, name);
+    ex.constant(key + "data", is_sub_byte(w.qtype) ? w.serialized_data() : w.data);
+    float_constant(ex, key + "scale", w.scale, DType::F32);
+    if (is_sub_byte(w.qtype)) float_constant(ex, key + "shift", w.shift, DType::F32);
+  }
+  StoredWeight s{ex.constant(key + "data", {}), ex.constant(key + "scale", {}), {}};
+  if (ex.has_constant(key + "shift")) {
+    // The ops take the grouped 2-D layout; quanto keeps a per-row conv weight's packed codes 4-D.
+    s.data = ex.reshape(s.data, {s.data.shape[0], -1});
+    s.scale = ex.reshape(s.scale, {-1, 1});
+    s.shift = ex.reshape(ex.constant(key + "shift", {}), {-1, 1});
+  }
+  return s;
+}
+
+// y = x · W'ᵀ + b with the weight in its stored form (a float W never reaches the device).
+Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, const Activation& x, DType dtype) {
+  const QuantState& q = l.quant_state;
+  const double has_bias = l.bias ? 1 : 0;
+  if (!q.weights) {
+    const Value y = ex.run1("matmul_f32", {x.value, float_constant(ex, name + ".weight", l.weight, dtype)}, {{"transpose_b", 1}});
+    return l.bias ? ex.run1("add", {y, float_constant(ex, name + ".bias", *l.bias, dtype)}) : y;
+  }
+  const StoredWeight w = stored_weight(ex, name, l);
+  if (!is_sub_byte(*q.weights)) {
+    if (*q.weights == QType::QInt8 && x.qtype == QType::QInt8) {
+      const Value codes = activation_codes(ex, x.value, QType::QInt8, x.scale);
+      return ex.run1("linear_w8a8", with_bias(ex, name, {codes, w.data, w.scale}, l.bias, dtype),
+                     {{"input_scale", x.scale}, {"has_bias", has_bias}});
+    }
+    return ex.run1("linear_qbytes", with_bias(ex, name, {x.value, w.data, w.scale}, l.bias, dtype), {{"has_bias", has_bias}});
+  }
+  return ex.run1("linear_qbits", with_bias(ex, name, {x.value, w.data, w.scale, w.shift}, l.bias, dtype),
+                 {{"bits", qtype_info(*q.weights).bits}, {"has_bias", has_bias}});
+}
+
+// The conv weight: f32, or int8 codes + scale for weight_format=1, or dequantized on the device.
+std::vector<Value> conv_weight(Executor& ex, const std::string& name, const nn::Conv2d& c, double& weight_format) {
+  const QuantState& q = c.quant_state;
+  weight_format = 0;
+  if (!q.weights) return {float_constant(ex, name + ".weight", c.weight, DType::F32)};
+  const StoredWeight w = stored_weight(ex, name, c);
+  if (*q.weights == QType::QInt8) {
+    weight_format = 1;
+    return {w.data, w.scale};
+  }
+  const Shape shape = nn::expected_weight_shape(c);
+  const int64_t rows = shape[0];
+  if (!is_sub_byte(*q.weights)) {
+    // One scale per output channel, or one per tensor (a single output channel).
+    const bool per_tensor = shape_numel(w.scale.shape) == 1 && rows != 1;
+    const Value codes = ex.reshape(w.data, {rows, -1});
+    const Value scale = per_tensor ? ex.reshape(w.scale, {}) : ex.reshape(w.scale, {rows, 1});
+    return {ex.reshape(ex.run1("dequantize_symmetric", {codes, scale}, {{"axis", per_tensor ? 2 : 0}}), shape)};
+  }
+  const Value grouped = ex.run1("dequantize_affine", {w.data, w.scale, w.shift}, {{"bits", qtype_info(*q.weights).bits}});
+  return {ex.reshape(grouped, shape)};
+}
+
+Value conv2d_op(Executor& ex, const std::string& name, const nn::Conv2d& c, const Activation& x) {
+  double weight_format = 0;
+  std::vector<Value> in{x.value};
+  for (Value& w : conv_weight(ex, name, c, weight_format)) in.push_back(w);
+  in = with_bias(ex, name, in, c.bias, DType::F32);
+  return ex.run1("conv2d", in, {{"weight_format", weight_format}, {"stride_h", c.stride[0]}, {"stride_w", c.stride[1]},
+                                {"pad_h", c.padding[0]}, {"pad_w", c.padding[1]}, {"dilation_h", c.dilation[0]},
+                                {"dilation_w", c.dilation[1]}, {"groups", c.groups}});
+}
+
+Value layer_norm_op(Executor& ex, const std::string& name, const nn::LayerNorm& n, const Activation& x, DType dtype) {
+  const int64_t dim = shape_numel(n.normalized_shape);
+  const Shape original = x.value.shape;
+  const Value rows = ex.reshape(x.value, {-1, dim});
+  const Tensor ones = Tensor::from_floats(dtype, {dim}, std::vector<float>(static_cast<size_t>(dim), 1.0f));
+  std::vector<Value> in{rows, float_constant(ex, name + ".weight", n.weight.defined() ? n.weight.reshape({dim}) : ones, dtype)};
+  if (n.bias) in.push_back(float_constant(ex, name + ".bias", n.bias->reshape({dim}), dtype));
+  return ex.reshape(ex.run1("layernorm", in, {{"eps", n.eps}}), original);
+}
+
+template <class Layer, class Op>
+Activation quantized_module(Executor& ex, Layer& m, const std::string& name, Activation x, CalibrationState* cal, Op op) {
+  QuantState& q = m.quant_state;
+  consumed(cal, x, false);
+  x = module_input(ex, q, name, std::move(x), cal);
+  return module_output(ex, m, q, name, op(x), cal);
+}
+
+}  // namespace
+
+Value float_constant(Executor& ex, const std::string& key, const Tensor& t, DType dtype) {
+  if (ex.has_constant(key)) return ex.constant(key, {});
+  return ex.constant(key, t.dtype() == dtype ? t : t.to(dtype));
+}
+
+void consumed(CalibrationState* cal, const Activation& x, bool kept_quantized) {
+  if (!cal || !x.producer || !x.qtype) return;
+  bool& flag = cal->keeps_quantized[x.producer];
+  flag = flag || kept_quantized;
+}
+
+void end_of_parent(nn::Module& parent, CalibrationState* cal) {
+  if (!cal || cal->options.streamline == nn::Streamline::Off) return;
+  for (auto& [child_name, child] : parent.children()) {
+    QuantState* q = child->quant();
+    if (!q || !q->activations) continue;
+    if (cal->options.streamline == nn::Streamline::Quanto || !cal->keeps_quantized[child.get()]) q->quantize_output = false;
+  }
+}
+
+Activation linear_module(Executor& ex, nn::Linear& l, const std::string& name, Activation x, CalibrationState* cal, DType dtype) {
+  return quantized_module(ex, l, name, std::move(x), cal, [&](const Activation& in) { return linear_op(ex, name, l, in, dtype); });
+}
+
+Activation layer_norm_module(Executor& ex, nn::LayerNorm& n, const std::string& name, Activation x, CalibrationState* cal,
+                             DType dtype) {
+  return quantized_module(ex, n, name, std::move(x), cal, [&](const Activation& in) { return layer_norm_op(ex, name, n, in, dtype); });
+}
+
+Activation conv2d_module(Executor& ex, nn::Conv2d& c, const std::string& name, Activation x, CalibrationState* cal) {
+  return quantized_module(ex, c, name, std::move(x), cal, [&](const Activation& in) { return conv2d_op(ex, name, c, in); });
+}
+
+}  // namespace pq::rt::model

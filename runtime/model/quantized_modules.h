@@ -1,0 +1,54 @@
+// The modules optimum-quanto replaces (Linear, Conv2d, LayerNorm) run as registry ops with
+// quanto's semantics: weights used as stored (int8/float8 codes, packed int4/int2), activations
+// quantized per tensor with static scales, W8A8 int8 Linear through linear_w8a8, and the
+// calibration hooks (input/output scales as EMAs, streamline). Shared by every architecture's
+// forward (nn.Sequential, decoders, encoders).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "host/nn/calibration.h"
+#include "host/nn/layers.h"
+#include "runtime/model/executor.h"
+
+namespace pq::rt::model {
+
+// An activation; with `qtype` set its values are codes × `scale` exactly, which is what quanto's
+// ActivationQBytesTensor stands for (kept through view-like ops, dropped by float ops).
+struct Activation {
+  Value value;
+  std::optional<QType> qtype;
+  float scale = 1.0f;
+  const nn::Module* producer = nullptr;  // the quantized module whose output this is
+};
+
+// State of one calibration pass (quanto's Calibration context).
+struct CalibrationState {
+  nn::CalibrationOptions options;
+  DType dtype = DType::F32;  // of the activations (and so of the scales)
+  // Streamline as designed: modules whose quantized output some consumer kept quantized.
+  std::map<const nn::Module*, bool> keeps_quantized;
+};
+
+// A float weight of the model on the device, in `dtype` (uploaded once under its name).
+Value float_constant(Executor& ex, const std::string& key, const Tensor& t, DType dtype);
+
+// A consumer took `x`; streamline (as designed) remembers whether it kept the producer's
+// output quantized.
+void consumed(CalibrationState* cal, const Activation& x, bool kept_quantized);
+
+// quanto's calibrate_output on a parent that is not a quantized module: what streamline does
+// to the quantized children when the parent's forward ends.
+void end_of_parent(nn::Module& parent, CalibrationState* cal);
+
+// A quantized module's forward with quanto's hooks: calibrate_input + quantize_input, the
+// layer, calibrate_output + quantize_output. `dtype` is the activations' dtype.
+Activation linear_module(Executor& ex, nn::Linear& l, const std::string& name, Activation x, CalibrationState* cal,
+                         DType dtype = DType::F32);
+Activation layer_norm_module(Executor& ex, nn::LayerNorm& n, const std::string& name, Activation x,
+                             CalibrationState* cal, DType dtype = DType::F32);
+Activation conv2d_module(Executor& ex, nn::Conv2d& c, const std::string& name, Activation x, CalibrationState* cal);
+
+}  // namespace pq::rt::model
