@@ -18,8 +18,26 @@ constexpr std::string_view kWeightSuffix = ".weight";
 
 bool is_float_weight(const TensorInfo& info) {
   const bool float_dtype = info.dtype == DType::F32 || info.dtype == DType::F16 || info.dtype == DType::BF16;
-  return float_dtype && info.shape.size() >= 2 && info.name.size() > kWeightSuffix.size() &&
-         info.name.ends_with(kWeightSuffix);
+  return float_dtype && info.name.size() > kWeightSuffix.size() && info.name.ends_with(kWeightSuffix);
+}
+
+// Without the architecture, a 4-D weight can only be a Conv2d kernel, which quanto replaces. A
+// 2-D one may be a Linear weight, but also an embedding table or a transformers Conv1D weight,
+// which quanto never quantizes (and whose quantized form its non-strict requantize would leave
+// uninitialised): those are taken only when --include names them.
+bool quantizable(const TensorInfo& info, bool included_by_pattern) {
+  if (!is_float_weight(info)) return false;
+  if (info.shape.size() == 4) return true;
+  return info.shape.size() == 2 && included_by_pattern;
+}
+
+std::string ambiguous_weights_message(const fs::path& input, const std::vector<std::string>& names) {
+  std::string list;
+  for (size_t i = 0; i < std::min<size_t>(names.size(), 3); ++i) list += (i ? ", " : "") + names[i];
+  if (names.size() > 3) list += ", ...";
+  return input.string() + ": without a config.json the architecture is unknown, so " + std::to_string(names.size()) +
+         " rank-2 weight(s) (" + list + ") could be Linear weights or embedding tables, which optimum-quanto never quantizes; "
+         "pass --include PATTERN for the Linear modules to quantize, or use a model directory with its config.json";
 }
 
 std::string module_of(const std::string& weight_name) { return weight_name.substr(0, weight_name.size() - kWeightSuffix.size()); }
@@ -31,12 +49,17 @@ fs::path model_dir_of(const fs::path& input) { return fs::is_directory(input) ? 
 QuantizeSummary quantize_checkpoint(const fs::path& input, const fs::path& output_dir, const CheckpointQuantizeOptions& options) {
   check_output_dir_free(output_dir, options.overwrite);
   const Checkpoint checkpoint = Checkpoint::open(input);
-  std::vector<std::string> weights;
+  std::vector<std::string> weights, ambiguous;
   for (const auto& name : checkpoint.names()) {
     const TensorInfo& info = checkpoint.info(name);
-    if (is_float_weight(info) && module_selected(module_of(name), options.include, options.exclude)) weights.push_back(name);
+    if (!is_float_weight(info) || !module_selected(module_of(name), options.include, options.exclude)) continue;
+    if (quantizable(info, !options.include.empty())) weights.push_back(name);
+    else if (info.shape.size() == 2) ambiguous.push_back(name);
   }
-  if (weights.empty()) throw std::invalid_argument(input.string() + ": no float <module>.weight tensor of rank >= 2 matches");
+  if (!ambiguous.empty()) throw std::invalid_argument(ambiguous_weights_message(input, ambiguous));
+  if (weights.empty()) {
+    throw std::invalid_argument(input.string() + ": no float <module>.weight tensor matches (2-D weights need --include; 4-D are Conv2d)");
+  }
 
   QuantizeSummary summary;
   NamedTensors out;

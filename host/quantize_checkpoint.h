@@ -1,7 +1,9 @@
 // Quantizes the weights of a float checkpoint into an optimum-quanto model directory
 // (model.safetensors or shards + index, quanto_qmap.json, config.json copied over).
-// Without an architecture (that comes with the nn modules), a "module" is any float tensor
-// named <module>.weight with two or more dimensions: Linear and Conv2d weights.
+// Without an architecture (that comes with the nn modules and host/models), only what quanto
+// would replace may be quantized: a float <module>.weight of rank 4 is a Conv2d kernel; one of
+// rank 2 may be a Linear weight or an embedding table, so it is quantized only when --include
+// selects its module, and refused (with a message asking for --include) otherwise.
 #pragma once
 
 #include <cstdint>

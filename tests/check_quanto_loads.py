@@ -27,7 +27,7 @@ def check(cli, weights, extra):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "model")
         subprocess.run([cli, "quantize", os.path.join(HERE, "fixtures", "float_mlp"), "-o", out,
-                        "--weights", weights] + extra, check=True, capture_output=True)
+                        "--weights", weights, "--include", "*"] + extra, check=True, capture_output=True)
         state_dict = load_file(os.path.join(out, "model.safetensors"))
         with open(os.path.join(out, "quanto_qmap.json")) as f:
             qmap = json.load(f)

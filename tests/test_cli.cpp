@@ -49,7 +49,7 @@ TEST(Cli, InspectReportsQtypesTotalsAndCompression) {
 TEST(Cli, QuantizeThenInspectOurOwnOutput) {
   test::TempDir tmp;
   const CliRun q = run_cli("quantize " + test::fixture("float_mlp").string() + " -o " + (tmp / "m").string() +
-                        " --weights int4 --optimizer hqq --group-size 32 --exclude 2");
+                        " --weights int4 --optimizer hqq --group-size 32 --include '*' --exclude 2");
   ASSERT_EQ(q.exit_code, 0) << q.output;
   EXPECT_THAT(q.output, HasSubstr("quantized 2 modules to qint4"));
   const CliRun r = run_cli("inspect " + (tmp / "m").string());

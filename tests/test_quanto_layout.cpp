@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "host/checkpoint.h"
+#include "host/safetensors.h"
 #include "host/quanto_qmap.h"
 #include "host/quanto_state_dict.h"
 #include "host/quantize_checkpoint.h"
@@ -35,6 +36,7 @@ TEST_P(QuantoModel, OurQuantizationOfTheFloatModelEqualsQuantosFile) {
   const std::string qtype = GetParam();
   CheckpointQuantizeOptions options;
   options.weights = parse_qtype(qtype);
+  options.include = {"*"};  // a bare checkpoint: the Linear modules are named
   quantize_checkpoint(test::fixture("float_mlp"), tmp / "out", options);
 
   const Checkpoint ours = Checkpoint::open(tmp / "out");
@@ -57,6 +59,7 @@ TEST_P(QuantoModel, LoadsQuantosWeightsAndOurMetadataDescribesOurs) {
   const QType q = parse_qtype(qtype);
   CheckpointQuantizeOptions options;
   options.weights = q;
+  options.include = {"*"};
   quantize_checkpoint(test::fixture("float_mlp"), tmp / "out", options);
   const Checkpoint ours = Checkpoint::open(tmp / "out");
   const WeightRecords records = weight_records_from_metadata(ours.metadata(), "ours");
@@ -111,10 +114,32 @@ TEST(QuantoLayout, MissingOrMisshapenTensorsNameTheTensor) {
   }
 }
 
+// Without an architecture, a rank-2 weight may be an embedding table (never quantized by quanto):
+// only --include decides, and a run without it is refused rather than guessed; rank-4 weights
+// are Conv2d kernels and quantized.
+TEST(QuantizeCheckpoint, BareRankTwoWeightsNeedIncludeAndConvKernelsDoNot) {
+  test::TempDir tmp;
+  CheckpointQuantizeOptions options;
+  options.weights = QType::QInt8;
+  try {
+    quantize_checkpoint(test::fixture("float_mlp"), tmp / "out", options);
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("3 rank-2 weight(s) (0.weight, 2.weight, 4.weight)"));
+    EXPECT_THAT(e.what(), HasSubstr("--include"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(tmp / "out"));
+  save_safetensors(tmp / "conv.safetensors", {{"conv.weight", Tensor::from_floats(DType::F32, {2, 1, 3, 3}, std::vector<float>(18, 0.5f))},
+                                              {"conv.bias", Tensor::from_floats(DType::F32, {2}, {0.0f, 1.0f})}});
+  const QuantizeSummary summary = quantize_checkpoint(tmp / "conv.safetensors", tmp / "conv_q", options);
+  EXPECT_EQ(summary.quantized, (std::vector<std::string>{"conv"}));
+}
+
 TEST(QuantizeCheckpoint, IncludeExcludeFollowFnmatchAndOutputIsAtomic) {
   test::TempDir tmp;
   CheckpointQuantizeOptions options;
   options.weights = QType::QInt8;
+  options.include = {"*"};
   options.exclude = {"4"};
   const QuantizeSummary summary = quantize_checkpoint(test::fixture("float_mlp"), tmp / "out", options);
   EXPECT_EQ(summary.quantized, (std::vector<std::string>{"0", "2"}));
