@@ -63,8 +63,14 @@ void add_convert(CLI::App& app, pq::cli::ConvertArgs& args) {
 void add_run(CLI::App& app, pq::cli::RunArgs& args) {
   auto* cmd = app.add_subcommand("run", "Run a model directory on one input tensor");
   cmd->add_option("model_dir", args.model_dir, "model directory (config.json + weights)")->required();
-  cmd->add_option("--input", args.input, "safetensors with a tensor 'input' (or a single tensor)")->required();
-  cmd->add_option("--output", args.output, "safetensors to write the tensor 'output' to")->required();
+  cmd->add_option("--input", args.input,
+                  "safetensors with a tensor 'input' (or a single tensor); transformer models: 'input_ids' [batch, seq] and "
+                  "optionally 'attention_mask'")
+      ->required();
+  cmd->add_option("--output", args.output,
+                  "safetensors to write the tensor 'output' to (transformers: logits [batch, seq, vocab] of a decoder, "
+                  "last_hidden_state of an encoder)")
+      ->required();
   cmd->add_option("--device", args.device, "cpu, opencl[:N] or vulkan[:N]")->capture_default_str();
   cmd->callback([&args] { pq::cli::run_model(args, std::cout); });
 }

@@ -13,6 +13,7 @@
 #include "host/models/text_samples.h"
 #include "runtime/model/evaluate.h"
 #include "runtime/model/quantize_workflow.h"
+#include "runtime/model/token_batch.h"
 
 namespace pq::cli {
 namespace fs = std::filesystem;
@@ -91,12 +92,20 @@ void run_model_quantize(const QuantizeArgs& args) {
 
 void run_model(const RunArgs& args, std::ostream& out) {
   nn::Model model = nn::load_pretrained(args.model_dir);
-  const Tensor input = tensor_from(args.input, "input");
-  rt::model::ModelRunner runner(*model.root, rt::Device::open(args.device), model.input_shape());
-  const Tensor output = runner.forward(input);
+  const rt::Device device = rt::Device::open(args.device);
+  Tensor output;
+  if (model.kind == models::ModelKind::Sequential) {
+    rt::model::ModelRunner runner(*model.root, device, model.input_shape());
+    output = runner.forward(tensor_from(args.input, "input"));
+  } else {
+    const SafetensorsFile file = SafetensorsFile::open(args.input);
+    if (!file.contains("input_ids")) throw std::invalid_argument(args.input.string() + ": no tensor named 'input_ids'");
+    std::optional<Tensor> mask;
+    if (file.contains("attention_mask")) mask = file.load("attention_mask");
+    output = rt::model::run_token_batch(model, device, rt::model::token_sequences(file.load("input_ids"), mask));
+  }
   save_safetensors(args.output, {{"output", output}});
-  out << "output " << shape_to_string(output.shape()) << " written to " << args.output.string() << " ("
-      << runner.device().info().name << ")\n";
+  out << "output " << shape_to_string(output.shape()) << " written to " << args.output.string() << " (" << device.info().name << ")\n";
 }
 
 void run_eval(const EvalArgs& args, std::ostream& out) {

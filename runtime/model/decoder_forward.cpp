@@ -77,7 +77,8 @@ KvCache make_kv_cache(Executor& ex, const nn::Model& model, int64_t max_context)
 Value decoder_forward(Executor& ex, nn::Model& model, KvCache& cache, const DecoderInputs& in, CalibrationState* cal) {
   const models::DecoderModules d = models::decoder_modules(*model.root);
   Block b{ex, *model.decoder, model.dtype, cal, in.tokens.shape.at(0)};
-  Value h = ex.run1("embedding", {float_constant(ex, "model.embed_tokens.weight", d.embed_tokens->weight, b.dtype), in.tokens});
+  const Value table = float_constant(ex, "model.embed_tokens.weight", d.embed_tokens->weight, b.dtype);
+  Value h = ex.run1("embedding", {table, in.tokens});
   for (size_t i = 0; i < d.layers.size(); ++i) {
     const models::DecoderLayerModules& l = d.layers[i];
     const std::string prefix = "model.layers." + std::to_string(i) + ".";
@@ -88,7 +89,10 @@ Value decoder_forward(Executor& ex, nn::Model& model, KvCache& cache, const Deco
   }
   // Only the rows whose logits are wanted go through the final norm and lm_head.
   const Value rows = ex.run1("embedding", {h, in.logit_rows});
-  const Value logits = linear(b, *d.lm_head, "lm_head", rms_norm(b, *d.norm, "model.norm", rows));
+  const Value normed = rms_norm(b, *d.norm, "model.norm", rows);
+  // A tied lm_head reads the embedding table already on the device (one copy, not two).
+  const bool tied = b.config.tie_word_embeddings && !d.lm_head->quant_state.quantized();
+  const Value logits = tied ? ex.run1("matmul_f32", {normed, table}, {{"transpose_b", 1}}) : linear(b, *d.lm_head, "lm_head", normed);
   end_of_parent(*d.root, cal);
   return logits;
 }

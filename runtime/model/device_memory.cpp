@@ -1,12 +1,17 @@
 #include "runtime/model/device_memory.h"
 
+#include <set>
+
 #include "host/nn/layers.h"
 
 namespace pq::rt::model {
 
 uint64_t device_weight_bytes(const nn::Model& model) {
   uint64_t bytes = 0;
-  const auto elements = [&](const Tensor& t) { return static_cast<uint64_t>(t.numel()) * dtype_size(model.dtype); };
+  std::set<const std::byte*> counted;  // a tied lm_head shares the embedding table's storage
+  const auto elements = [&](const Tensor& t) {
+    return counted.insert(t.raw_data()).second ? static_cast<uint64_t>(t.numel()) * dtype_size(model.dtype) : uint64_t{0};
+  };
   for (const auto& [name, m] : nn::named_modules(static_cast<const nn::Module&>(*model.root))) {
     const nn::QuantState* q = m->quant();
     if (q && q->frozen) {
