@@ -129,7 +129,61 @@ def quantized(rng, shape, qtype, scale=0.05):
     return values if qtype == T.F32 else gguf.quants.quantize(values, qtype)
 
 
-def make_tiny_llama(rng, name, layers, tied, pre, add_bos, rope_scaling, tokens, merges):
+def train_sentencepiece():
+    """A 500-piece SentencePiece BPE with byte fallback, as llama.cpp stores one: tokens, scores, types."""
+    import io
+
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(LICENSE_TEXT.read_text().splitlines()), model_writer=model,
+                                   vocab_size=500, model_type="bpe", byte_fallback=True, character_coverage=1.0,
+                                   num_threads=1, minloglevel=2, user_defined_symbols=["<think>"])
+    sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
+    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    scores = [sp.get_score(i) for i in range(sp.get_piece_size())]
+
+    def token_type(i):
+        if sp.is_unknown(i):
+            return gguf.TokenType.UNKNOWN
+        if sp.is_control(i):
+            return gguf.TokenType.CONTROL
+        if sp.is_byte(i):
+            return gguf.TokenType.BYTE
+        return gguf.TokenType.USER_DEFINED if pieces[i] == "<think>" else gguf.TokenType.NORMAL
+
+    return pieces, scores, [token_type(i) for i in range(len(pieces))]
+
+
+def add_byte_level_tokenizer(writer, tokens, merges, pre):
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre(pre)
+    writer.add_token_list(tokens)
+    token_types = [gguf.TokenType.NORMAL] * len(tokens)
+    for special in range(3):
+        token_types[special] = gguf.TokenType.CONTROL
+    token_types[-2] = gguf.TokenType.CONTROL       # "<|im sep|>": not in the byte alphabet
+    token_types[-1] = gguf.TokenType.USER_DEFINED  # "<think>"
+    writer.add_token_types(token_types)
+    writer.add_token_merges(merges)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_unk_token_id(0)
+    writer.add_pad_token_id(2)
+
+
+def add_sentencepiece_tokenizer(writer, tokens, scores, token_types):
+    writer.add_tokenizer_model("llama")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(token_types)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_unk_token_id(0)
+
+
+def make_tiny_llama(rng, name, layers, tied, add_bos, rope_scaling, tokens, add_tokenizer):
     hidden, heads, kv_heads, ffn = 64, 4, 2, 128
     head_dim = hidden // heads
     vocab = len(tokens)
@@ -149,21 +203,9 @@ def make_tiny_llama(rng, name, layers, tied, pre, add_bos, rope_scaling, tokens,
     if rope_scaling:
         writer.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         writer.add_rope_scaling_factor(4.0)
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre(pre)
-    writer.add_token_list(tokens)
-    token_types = [gguf.TokenType.NORMAL] * vocab
-    for special in range(3):
-        token_types[special] = gguf.TokenType.CONTROL
-    token_types[-2] = gguf.TokenType.CONTROL       # "<|im sep|>": not in the byte alphabet
-    token_types[-1] = gguf.TokenType.USER_DEFINED  # "<think>"
-    writer.add_token_types(token_types)
-    writer.add_token_merges(merges)
-    writer.add_bos_token_id(1)
-    writer.add_eos_token_id(2)
-    writer.add_unk_token_id(0)
-    writer.add_pad_token_id(2)
-    writer.add_add_bos_token(add_bos)
+    add_tokenizer(writer)
+    if add_bos is not None:
+        writer.add_add_bos_token(add_bos)
     if not tied:
         writer.add_chat_template("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}")
 
@@ -265,6 +307,12 @@ def make_fuzz_corpus(rng):
         writer.add_tensor(qtype.name, random_blocks(rng, qtype, 1, gguf.GGML_QUANT_SIZES[qtype][0]), raw_dtype=qtype)
     write_gguf(writer)
 
+    writer = gguf.GGUFWriter(str(CORPUS / "sentencepiece_tokenizer.gguf"), "llama")
+    add_sentencepiece_tokenizer(writer, ["<unk>", "<s>", "</s>", "<0x41>", "\u2581", "a", "b", "ab", "\u2581ab"],
+                                [0.0, 0.0, 0.0, 0.0, -1.0, -2.0, -3.0, -4.0, -5.0],
+                                [2, 3, 3, 6, 1, 1, 1, 1, 1])
+    write_gguf(writer)
+
     hidden, ffn, vocab = 32, 32, 6
     writer = gguf.GGUFWriter(str(CORPUS / "micro_llama.gguf"), "llama")
     writer.add_context_length(16)
@@ -298,10 +346,13 @@ def main():
     make_fuzz_corpus(np.random.default_rng(99))
     tokens, merges = train_vocabulary()
     tokens = tokens + ["<|im sep|>", "<think>"]
-    make_tiny_llama(np.random.default_rng(7), "tiny_llama", layers=3, tied=False, pre="llama-bpe", add_bos=True,
-                    rope_scaling=False, tokens=tokens, merges=merges)
-    make_tiny_llama(np.random.default_rng(8), "tiny_llama_tied", layers=1, tied=True, pre="smollm", add_bos=False,
-                    rope_scaling=True, tokens=tokens, merges=merges)
+    make_tiny_llama(np.random.default_rng(7), "tiny_llama", layers=3, tied=False, add_bos=True, rope_scaling=False,
+                    tokens=tokens, add_tokenizer=lambda w: add_byte_level_tokenizer(w, tokens, merges, "llama-bpe"))
+    make_tiny_llama(np.random.default_rng(8), "tiny_llama_tied", layers=1, tied=True, add_bos=False, rope_scaling=True,
+                    tokens=tokens, add_tokenizer=lambda w: add_byte_level_tokenizer(w, tokens, merges, "smollm"))
+    pieces, scores, types = train_sentencepiece()
+    make_tiny_llama(np.random.default_rng(9), "tiny_llama_spm", layers=1, tied=True, add_bos=None, rope_scaling=False,
+                    tokens=pieces, add_tokenizer=lambda w: add_sentencepiece_tokenizer(w, pieces, scores, types))
     for path in sorted(OUT.iterdir()):
         print(f"{path.stat().st_size:>9,d}  {path.relative_to(OUT.parent.parent.parent)}")
 

@@ -55,7 +55,7 @@ void expect_config_matches(const json& ours, const json& transformers) {
                           "intermediate_size", "max_position_embeddings", "mlp_bias", "model_type", "num_attention_heads",
                           "num_hidden_layers", "num_key_value_heads", "pad_token_id", "rms_norm_eps", "tie_word_embeddings",
                           "unk_token_id", "vocab_size"}) {
-    EXPECT_EQ(ours.at(key), transformers.at(key)) << key;
+    EXPECT_EQ(ours.value(key, json()), transformers.value(key, json())) << key;  // absent = null
   }
   EXPECT_EQ(ours.at("rope_theta"), transformers.at("rope_parameters").at("rope_theta"));
   EXPECT_EQ(ours.at("architectures"), json::array({"LlamaForCausalLM"}));
@@ -91,6 +91,10 @@ TEST(GgufConvert, TiedTinyLlamaHasNoLmHead) {
   EXPECT_EQ(read_json(converted->dir / "config.json").at("tie_word_embeddings"), true);
 }
 
+TEST(GgufConvert, SentencePieceTinyLlamaTensorsAreTransformersBitForBit) {
+  expect_tensors_match(convert_fixture("tiny_llama_spm")->dir, "tiny_llama_spm", DType::F32);
+}
+
 TEST(GgufConvert, HalfPrecisionIsTheRoundedFloat32Conversion) {
   for (DType dtype : {DType::F16, DType::BF16}) {
     const auto converted = convert_fixture("tiny_llama", dtype);
@@ -100,7 +104,7 @@ TEST(GgufConvert, HalfPrecisionIsTheRoundedFloat32Conversion) {
 }
 
 TEST(GgufConvert, ConfigCarriesTransformersValues) {
-  for (const std::string name : {"tiny_llama", "tiny_llama_tied"}) {
+  for (const std::string name : {"tiny_llama", "tiny_llama_tied", "tiny_llama_spm"}) {
     SCOPED_TRACE(name);
     const auto converted = convert_fixture(name);
     const json ours = read_json(converted->dir / "config.json");
@@ -116,8 +120,10 @@ TEST(GgufConvert, RopeScalingIsCarriedOver) {
   EXPECT_EQ(scaling, (json{{"factor", 4.0}, {"rope_type", "linear"}}));
 }
 
+// Byte-level BPE (with the llama-bpe split regex, and GPT-2's own) and SentencePiece BPE with
+// merges recovered from the scores.
 TEST(GgufConvert, TokenizerJsonIsTransformersOwn) {
-  for (const std::string name : {"tiny_llama", "tiny_llama_tied"}) {
+  for (const std::string name : {"tiny_llama", "tiny_llama_tied", "tiny_llama_spm"}) {
     SCOPED_TRACE(name);
     const auto converted = convert_fixture(name);
     EXPECT_EQ(read_json(converted->dir / "tokenizer.json"), read_json(test::fixture("gguf/" + name + "_tokenizer.json")));
@@ -135,6 +141,8 @@ TEST(GgufConvert, TokenizerConfigGenerationConfigAndChatTemplate) {
             (json{{"_from_model_config", true}, {"bos_token_id", 1}, {"eos_token_id", 2}, {"pad_token_id", 2}}));
   EXPECT_THAT(read_text(converted->dir / "chat_template.jinja"), HasSubstr("<|im_start|>{{ m['role'] }}"));
   EXPECT_FALSE(fs::exists(convert_fixture("tiny_llama_tied")->dir / "chat_template.jinja"));
+  // llama.cpp adds BOS to a SentencePiece vocabulary whose file does not say otherwise.
+  EXPECT_EQ(read_json(convert_fixture("tiny_llama_spm")->dir / "tokenizer_config.json").at("add_bos_token"), true);
 }
 
 // ---------------------------------------------------------------- malformed models

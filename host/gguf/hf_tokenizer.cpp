@@ -4,6 +4,7 @@
 #include <array>
 #include <map>
 #include <set>
+#include <tuple>
 #include <vector>
 
 namespace pq::gguf {
@@ -149,49 +150,112 @@ struct Vocabulary {
   std::map<std::string, int64_t> ids;                   // a token spelled twice keeps its last id, as in a Python dict
 };
 
-Vocabulary byte_level_vocabulary(const std::vector<std::string>& tokens, const ByteLevelSpelling& spelling) {
+template <class Spell>
+Vocabulary make_vocabulary(const std::vector<std::string>& tokens, Spell spell) {
   Vocabulary vocabulary;
-  for (size_t i = 0; i < tokens.size(); ++i) vocabulary.ids[spelling.respell(tokens[i])] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < tokens.size(); ++i) vocabulary.ids[spell(tokens[i])] = static_cast<int64_t>(i);
   for (const auto& [token, id] : vocabulary.ids) vocabulary.by_id.emplace_back(token, id);
   std::sort(vocabulary.by_id.begin(), vocabulary.by_id.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   return vocabulary;
 }
 
-ordered_json bpe_model(const GgufFile& file, const Vocabulary& vocabulary, const std::vector<std::string>& merges) {
-  ordered_json vocab = ordered_json::object();
-  for (const auto& [token, id] : vocabulary.by_id) vocab[token] = id;
-  ordered_json merge_pairs = ordered_json::array();
+using MergePairs = std::vector<std::pair<std::string, std::string>>;
+
+MergePairs merges_from_file(const GgufFile& file, const std::vector<std::string>& merges) {
+  MergePairs pairs;
   for (size_t i = 0; i < merges.size(); ++i) {
     const size_t space = merges[i].find(' ');
     if (space == std::string::npos || space == 0 || space + 1 == merges[i].size() ||
         merges[i].find(' ', space + 1) != std::string::npos) {
       file.fail_key("tokenizer.ggml.merges", "merge " + std::to_string(i) + " '" + merges[i] + "' is not two tokens separated by one space");
     }
-    merge_pairs.push_back({merges[i].substr(0, space), merges[i].substr(space + 1)});
+    pairs.emplace_back(merges[i].substr(0, space), merges[i].substr(space + 1));
   }
+  return pairs;
+}
+
+// The merges a SentencePiece vocabulary implies when the file lists none (transformers'
+// generate_merges with the scores): every split of a token into two tokens of the vocabulary,
+// best score first, then by the pieces' lengths; ties keep the vocabulary's order.
+MergePairs merges_from_scores(const GgufFile& file, const std::vector<std::string>& tokens, const Vocabulary& vocabulary) {
+  const std::optional<std::vector<double>> scores = file.get_float_array("tokenizer.ggml.scores");
+  if (!scores) file.fail_key("tokenizer.ggml.scores", "is missing (needed to recover merges when tokenizer.ggml.merges is absent)");
+  if (scores->size() != tokens.size()) {
+    file.fail_key("tokenizer.ggml.scores", std::to_string(scores->size()) + " scores for " + std::to_string(tokens.size()) + " tokens");
+  }
+  std::vector<std::string> order;  // dict(zip(tokens, scores)): first position, last score
+  std::map<std::string, double> score_of;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (score_of.insert_or_assign(tokens[i], (*scores)[i]).second) order.push_back(tokens[i]);
+  }
+  struct Candidate {
+    std::string left, right;
+    double score;
+    size_t left_length, right_length;  // in code points
+  };
+  std::vector<Candidate> candidates;
+  for (const std::string& merged : order) {
+    const std::vector<uint32_t> codes = code_points(merged);
+    std::vector<Candidate> local;
+    size_t offset = 0;
+    for (size_t index = 1; index < codes.size(); ++index) {
+      std::string one;
+      append_utf8(one, codes[index - 1]);
+      offset += one.size();
+      std::string left = merged.substr(0, offset);
+      std::string right = merged.substr(offset);
+      if (vocabulary.ids.contains(left) && vocabulary.ids.contains(right)) {
+        local.push_back({std::move(left), std::move(right), score_of[merged], index, codes.size() - index});
+      }
+    }
+    std::stable_sort(local.begin(), local.end(), [&](const Candidate& a, const Candidate& b) {
+      return std::pair(vocabulary.ids.at(a.left), vocabulary.ids.at(a.right)) < std::pair(vocabulary.ids.at(b.left), vocabulary.ids.at(b.right));
+    });
+    candidates.insert(candidates.end(), local.begin(), local.end());
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return std::tuple(a.score, a.left_length, a.right_length) > std::tuple(b.score, b.left_length, b.right_length);
+  });
+  MergePairs pairs;
+  for (Candidate& candidate : candidates) pairs.emplace_back(std::move(candidate.left), std::move(candidate.right));
+  return pairs;
+}
+
+ordered_json bpe_model(const Vocabulary& vocabulary, const MergePairs& merges, bool byte_level) {
+  ordered_json vocab = ordered_json::object();
+  for (const auto& [token, id] : vocabulary.by_id) vocab[token] = id;
+  ordered_json merge_pairs = ordered_json::array();
+  for (const auto& [left, right] : merges) merge_pairs.push_back({left, right});
+  const ordered_json affix = byte_level ? ordered_json("") : ordered_json(nullptr);
   return {{"type", "BPE"},
           {"dropout", nullptr},
           {"unk_token", nullptr},
-          {"continuing_subword_prefix", ""},
-          {"end_of_word_suffix", ""},
-          {"fuse_unk", false},
-          {"byte_fallback", false},
+          {"continuing_subword_prefix", affix},
+          {"end_of_word_suffix", affix},
+          {"fuse_unk", !byte_level},
+          {"byte_fallback", !byte_level},
           {"ignore_merges", false},
           {"vocab", vocab},
           {"merges", merge_pairs}};
 }
 
-// Control tokens in the byte alphabet become special added tokens; user-defined ones found in
-// the vocabulary become plain added tokens (transformers' add_gguf_special_tokens).
+// Control tokens become special added tokens (in a byte-level vocabulary only those spelled in
+// its alphabet: transformers' add_gguf_special_tokens), and so do the bos/eos/unk/pad tokens the
+// config names; user-defined tokens found in the vocabulary become plain added tokens.
 ordered_json added_tokens(const std::vector<std::string>& tokens, const std::vector<int64_t>& token_types,
-                          const Vocabulary& vocabulary, const ByteLevelSpelling& spelling) {
+                          const Vocabulary& vocabulary, const std::optional<ByteLevelSpelling>& byte_level,
+                          const std::map<std::string, std::string>& special_text) {
   std::map<int64_t, ordered_json> by_id;
+  const auto add = [&](const std::string& token, bool special) {
+    const auto it = vocabulary.ids.find(token);
+    if (it != vocabulary.ids.end()) by_id.try_emplace(it->second, added_token(it->second, token, special));
+  };
   for (size_t i = 0; i < token_types.size(); ++i) {
-    const bool control = token_types[i] == kControlToken && spelling.spelled(tokens[i]);
-    const bool user_defined = token_types[i] == kUserDefinedToken && vocabulary.ids.contains(tokens[i]);
-    if (!control && !user_defined) continue;
-    const int64_t id = vocabulary.ids.at(tokens[i]);
-    by_id.try_emplace(id, added_token(id, tokens[i], control));
+    if (token_types[i] == kControlToken && (!byte_level || byte_level->spelled(tokens[i]))) add(tokens[i], true);
+  }
+  for (const auto& [name, text] : special_text) add(text, true);
+  for (size_t i = 0; i < token_types.size(); ++i) {
+    if (token_types[i] == kUserDefinedToken) add(tokens[i], false);
   }
   ordered_json list = ordered_json::array();
   for (auto& [id, token] : by_id) list.push_back(std::move(token));
@@ -212,18 +276,40 @@ std::optional<SpecialToken> template_token(bool wanted, const std::optional<std:
   return SpecialToken{*content, vocabulary.ids.at(*content)};
 }
 
-HfTokenizerFiles byte_level_tokenizer(const GgufFile& file) {
+ordered_json metaspace_pre_tokenizer() {
+  return {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "first"}, {"split", false}};
+}
+
+// LlamaTokenizer's: "\u2581" back to spaces, byte tokens to bytes, then the prepended space off.
+ordered_json sentencepiece_decoder() {
+  return {{"type", "Sequence"},
+          {"decoders",
+           {{{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}},
+            {{"type", "ByteFallback"}},
+            {{"type", "Fuse"}},
+            {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}};
+}
+
+ordered_json byte_level_decoder() {
+  return {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
+}
+
+// tokenizer.ggml.model "gpt2" (byte-level BPE) or "llama" (SentencePiece BPE with byte fallback).
+HfTokenizerFiles bpe_tokenizer(const GgufFile& file, bool byte_level) {
   const std::vector<std::string>* tokens = file.get_string_array("tokenizer.ggml.tokens");
   if (tokens == nullptr || tokens->empty()) file.fail_key("tokenizer.ggml.tokens", "is missing or empty");
   const std::vector<std::string>* merges = file.get_string_array("tokenizer.ggml.merges");
-  if (merges == nullptr) file.fail_key("tokenizer.ggml.merges", "is missing (a gpt2 tokenizer needs its merges)");
+  if (merges == nullptr && byte_level) file.fail_key("tokenizer.ggml.merges", "is missing (a gpt2 tokenizer needs its merges)");
   const std::vector<int64_t> token_types = file.get_int_array("tokenizer.ggml.token_type").value_or(std::vector<int64_t>{});
   if (!token_types.empty() && token_types.size() != tokens->size()) {
     file.fail_key("tokenizer.ggml.token_type", std::to_string(token_types.size()) + " types for " +
                                                    std::to_string(tokens->size()) + " tokens");
   }
-  const ByteLevelSpelling spelling;
-  const Vocabulary vocabulary = byte_level_vocabulary(*tokens, spelling);
+  std::optional<ByteLevelSpelling> spelling;
+  if (byte_level) spelling.emplace();
+  const Vocabulary vocabulary = byte_level ? make_vocabulary(*tokens, [&](const std::string& t) { return spelling->respell(t); })
+                                           : make_vocabulary(*tokens, [](const std::string& t) { return t; });
+  const MergePairs merge_pairs = merges != nullptr ? merges_from_file(file, *merges) : merges_from_scores(file, *tokens, vocabulary);
 
   const std::map<std::string, const char*> special_keys = {{"bos_token", "tokenizer.ggml.bos_token_id"},
                                                            {"eos_token", "tokenizer.ggml.eos_token_id"},
@@ -237,20 +323,23 @@ HfTokenizerFiles byte_level_tokenizer(const GgufFile& file) {
     const auto it = special_text.find(name);
     return it == special_text.end() ? std::nullopt : std::optional<std::string>(it->second);
   };
-  const bool add_bos = file.get_bool("tokenizer.ggml.add_bos_token").value_or(false) && text_of("bos_token");
+  // llama.cpp adds BOS to a SentencePiece vocabulary that does not say otherwise.
+  const bool add_bos = file.get_bool("tokenizer.ggml.add_bos_token").value_or(!byte_level) && text_of("bos_token");
   const bool add_eos = file.get_bool("tokenizer.ggml.add_eos_token").value_or(false) && text_of("eos_token");
+  const std::optional<std::string> pre = file.get_string("tokenizer.ggml.pre");
+  const bool has_split = pre && pre_tokenizer_splits().contains(*pre);
 
   HfTokenizerFiles files;
   files.tokenizer = {{"version", "1.0"},
                      {"truncation", nullptr},
                      {"padding", nullptr},
-                     {"added_tokens", added_tokens(*tokens, token_types, vocabulary, spelling)},
+                     {"added_tokens", added_tokens(*tokens, token_types, vocabulary, spelling, special_text)},
                      {"normalizer", nullptr},
-                     {"pre_tokenizer", pre_tokenizer_for(file.get_string("tokenizer.ggml.pre"))},
+                     {"pre_tokenizer", byte_level || has_split ? pre_tokenizer_for(pre) : metaspace_pre_tokenizer()},
                      {"post_processor", post_processor(template_token(add_bos, text_of("bos_token"), vocabulary),
                                                        template_token(add_eos, text_of("eos_token"), vocabulary))},
-                     {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
-                     {"model", bpe_model(file, vocabulary, *merges)}};
+                     {"decoder", byte_level ? byte_level_decoder() : sentencepiece_decoder()},
+                     {"model", bpe_model(vocabulary, merge_pairs, byte_level)}};
 
   ordered_json& config = files.tokenizer_config;
   config["add_bos_token"] = add_bos;
@@ -269,10 +358,10 @@ HfTokenizerFiles byte_level_tokenizer(const GgufFile& file) {
 std::optional<HfTokenizerFiles> hf_tokenizer_files(const GgufFile& file) {
   const std::optional<std::string> model = file.get_string("tokenizer.ggml.model");
   if (!model) return std::nullopt;
-  if (*model != "gpt2") {
-    file.fail_key("tokenizer.ggml.model", "tokenizer model '" + *model + "' is not supported (gpt2 is)");
+  if (*model != "gpt2" && *model != "llama") {
+    file.fail_key("tokenizer.ggml.model", "tokenizer model '" + *model + "' is not supported (gpt2 and llama are)");
   }
-  HfTokenizerFiles files = byte_level_tokenizer(file);
+  HfTokenizerFiles files = bpe_tokenizer(file, *model == "gpt2");
   files.chat_template = file.get_string("tokenizer.chat_template");
   if (files.chat_template) files.tokenizer_config["chat_template"] = *files.chat_template;
   return files;

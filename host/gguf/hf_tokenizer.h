@@ -1,9 +1,11 @@
 // A Hugging Face tokenizer (tokenizer.json, tokenizer_config.json, chat template) built from a
 // GGUF file's tokenizer metadata (tokenizer.ggml.*), the way transformers' GGUF tokenizer
-// converter builds it, so the same text gives the same ids. Supported: tokenizer.ggml.model
-// "gpt2" (byte-level BPE from tokens + merges; control tokens become special added tokens,
-// user-defined ones plain added tokens; tokenizer.ggml.pre picks the split regex; BOS/EOS from
-// add_bos_token/add_eos_token in the post-processor).
+// converter builds it, so the same text gives the same ids. Supported tokenizer.ggml.model:
+// "gpt2" (byte-level BPE from tokens + merges, tokenizer.ggml.pre picking the split regex) and
+// "llama" (SentencePiece BPE with byte fallback and a Metaspace pre-tokenizer; merges from the
+// file, else recovered from tokens + scores as transformers' generate_merges does). Control
+// tokens and the bos/eos/unk/pad tokens become special added tokens, user-defined ones plain
+// added tokens; BOS/EOS come from add_bos_token/add_eos_token in the post-processor.
 #pragma once
 
 #include <optional>
