@@ -7,6 +7,8 @@
 
 #include "cli/format.h"
 #include "host/checkpoint.h"
+#include "host/json_fields.h"
+#include "host/models/architecture.h"
 #include "host/quanto_qmap.h"
 #include "host/quanto_state_dict.h"
 
@@ -48,7 +50,12 @@ void run_inspect(const fs::path& path, std::ostream& out) {
   const WeightRecords records = weight_records_from_metadata(checkpoint.metadata(), path.string());
 
   out << path.string() << ": " << checkpoint.files().size() << " safetensors file(s), " << checkpoint.names().size()
-      << " tensors" << (qmap.empty() ? "" : ", quanto_qmap.json with " + std::to_string(qmap.size()) + " modules") << "\n\n";
+      << " tensors" << (qmap.empty() ? "" : ", quanto_qmap.json with " + std::to_string(qmap.size()) + " modules") << "\n";
+  if (const fs::path config = path / "config.json"; fs::is_directory(path) && fs::exists(config)) {
+    const std::string line = models::describe_architecture(read_json_file(config.string()), config.string());
+    if (!line.empty()) out << line << "\n";
+  }
+  out << "\n";
   size_t width = 6;
   for (const auto& name : checkpoint.names()) width = std::max(width, name.size());
   out << std::left << std::setw(static_cast<int>(width) + 2) << "tensor" << std::setw(18) << "dtype" << std::setw(20)

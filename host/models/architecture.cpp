@@ -35,4 +35,27 @@ ModelKind model_kind(const nlohmann::json& config, const std::string& source) {
   throw FormatError(source + ": architectures: '" + architecture + "' is not supported (supported: " + supported_list() + ")");
 }
 
+std::string describe_architecture(const nlohmann::json& config, const std::string& source) {
+  auto n = [](int64_t v) { return std::to_string(v); };
+  switch (model_kind(config, source)) {
+    case ModelKind::Sequential:
+      return "";
+    case ModelKind::Decoder: {
+      const DecoderConfig c = parse_decoder_config(config, source);
+      const char* rope = c.rope.type == RopeType::Default ? "default" : c.rope.type == RopeType::Linear ? "linear" : "llama3";
+      return c.architecture + ": " + n(c.num_layers) + " layers, hidden " + n(c.hidden_size) + ", " + n(c.num_heads) + " heads (" +
+             n(c.num_kv_heads) + " KV heads, head dim " + n(c.head_dim) + "), intermediate " + n(c.intermediate_size) + ", vocab " +
+             n(c.vocab_size) + (c.tie_word_embeddings ? ", tied embeddings" : "") + ", rope " + rope + " theta " +
+             std::to_string(static_cast<long long>(c.rope.theta)) + ", context " + n(c.max_context());
+    }
+    case ModelKind::Encoder: {
+      const BertConfig c = parse_bert_config(config, source);
+      return c.architecture + ": " + n(c.num_layers) + " layers, hidden " + n(c.hidden_size) + ", " + n(c.num_heads) +
+             " heads, intermediate " + n(c.intermediate_size) + ", vocab " + n(c.vocab_size) + ", " +
+             n(c.max_position_embeddings) + " positions";
+    }
+  }
+  return "";
+}
+
 }  // namespace pq::models
