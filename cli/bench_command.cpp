@@ -4,11 +4,37 @@
 #include <iostream>
 
 #include "host/atomic_file.h"
+#include "host/models/architecture.h"
+#include "host/nn/pretrained.h"
 #include "runtime/benchmark.h"
+#include "runtime/model/model_bench.h"
 
 namespace pq::cli {
 
+namespace {
+
+void run_model_bench(const BenchArgs& args) {
+  nn::Model model = nn::load_pretrained(*args.model);
+  const std::vector<std::string> specs = args.devices.empty() ? rt::available_device_ids(args.include_cpu) : args.devices;
+  if (specs.empty()) throw std::runtime_error("no device to benchmark (see `portaquant devices`)");
+  rt::model::ModelBenchOptions options{args.prompt_tokens, args.gen_tokens, args.repetitions,
+                                       [](const std::string& s) { std::fprintf(stderr, "bench %s\n", s.c_str()); }};
+  rt::model::ModelBenchReport report;
+  report.model = *args.model;
+  const std::string arch = models::describe_architecture(model.config, *args.model + "/config.json");
+  report.description = arch.substr(0, arch.find(':')) + ", " + rt::model::quantization_summary(model);
+  for (const auto& spec : specs) {
+    for (auto& row : rt::model::bench_model(model, rt::Device::open(spec), options)) report.rows.push_back(std::move(row));
+  }
+  report.peak_rss_bytes = rt::model::peak_rss_bytes();
+  std::cout << rt::model::model_bench_table(report);
+  if (args.json_path) write_file_atomically(*args.json_path, rt::model::model_bench_json(report));
+}
+
+}  // namespace
+
 void run_bench(const BenchArgs& args) {
+  if (args.model) return run_model_bench(args);
   const std::vector<std::string> specs = args.devices.empty() ? rt::available_device_ids(false) : args.devices;
   if (specs.empty()) throw std::runtime_error("no OpenCL or Vulkan device to benchmark (see `portaquant devices`)");
   rt::BenchOptions options;

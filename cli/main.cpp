@@ -52,7 +52,7 @@ void add_quantize(CLI::App& app, pq::cli::QuantizeArgs& args) {
 }
 
 void add_convert(CLI::App& app, pq::cli::ConvertArgs& args) {
-  auto* cmd = app.add_subcommand("convert", "Convert a GGUF model (llama, mistral, qwen2) into a Hugging Face model directory");
+  auto* cmd = app.add_subcommand("convert", "Convert a GGUF model (llama, qwen2) into a Hugging Face model directory");
   cmd->add_option("input", args.input, "a .gguf file")->required();
   cmd->add_option("-o,--output", args.output, "output model directory (must not exist unless --force)")->required();
   cmd->add_option("--dtype", args.dtype, "f32, f16 or bf16 (rounded to nearest even)")->capture_default_str();
@@ -136,6 +136,11 @@ void add_bench(CLI::App& app, pq::cli::BenchArgs& args) {
   cmd->add_option("--case", args.case_pattern, "shell pattern over case names")->capture_default_str();
   cmd->add_option("--json", args.json_path, "also write the results as JSON to this file");
   cmd->add_flag("--quick", args.quick, "smaller shapes (m=k=1024, GEMM n=64) instead of m=4096 k=14336 n=512");
+  cmd->add_option("--model", args.model, "benchmark this decoder directory end to end instead (prompt and generation tokens/s)");
+  cmd->add_option("-p,--prompt-tokens", args.prompt_tokens, "--model: prompt length (0 = skip)")->capture_default_str();
+  cmd->add_option("-n,--gen-tokens", args.gen_tokens, "--model: generated tokens (0 = skip)")->capture_default_str();
+  cmd->add_option("-r,--repetitions", args.repetitions, "--model: repetitions per test")->capture_default_str();
+  cmd->add_flag("--cpu", args.include_cpu, "--model: also the CPU reference backend");
   cmd->callback([&args] { pq::cli::run_bench(args); });
 }
 
