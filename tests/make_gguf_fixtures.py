@@ -183,11 +183,13 @@ def add_sentencepiece_tokenizer(writer, tokens, scores, token_types):
     writer.add_unk_token_id(0)
 
 
-def make_tiny_llama(rng, name, layers, tied, add_bos, rope_scaling, tokens, add_tokenizer):
+def make_tiny_llama(rng, name, layers, tied, add_bos, rope_scaling, tokens, add_tokenizer, arch="llama"):
+    """A random llama (or qwen2: q/k/v biases, rows not permuted, as llama.cpp writes each)."""
     hidden, heads, kv_heads, ffn = 64, 4, 2, 128
     head_dim = hidden // heads
     vocab = len(tokens)
-    writer = gguf.GGUFWriter(str(OUT / f"{name}.gguf"), "llama")
+    permute = permute_like_llama_cpp if arch == "llama" else (lambda weights, n_head: weights)
+    writer = gguf.GGUFWriter(str(OUT / f"{name}.gguf"), arch)
     writer.add_name(f"{name} test model")
     writer.add_context_length(256)
     writer.add_embedding_length(hidden)
@@ -223,8 +225,11 @@ def make_tiny_llama(rng, name, layers, tied, add_bos, rope_scaling, tokens, add_
             return (rng.standard_normal(shape) * scale).astype(np.float32)
 
         add("attn_norm", (1 + normal((hidden,), 0.1)), T.F32)
-        add("attn_q", permute_like_llama_cpp(normal((heads * head_dim, hidden)), heads), typed(0))
-        add("attn_k", permute_like_llama_cpp(normal((kv_heads * head_dim, hidden)), kv_heads), typed(1))
+        add("attn_q", permute(normal((heads * head_dim, hidden)), heads), typed(0))
+        add("attn_k", permute(normal((kv_heads * head_dim, hidden)), kv_heads), typed(1))
+        if arch == "qwen2":
+            for leaf, rows in [("attn_q", heads * head_dim), ("attn_k", kv_heads * head_dim), ("attn_v", kv_heads * head_dim)]:
+                writer.add_tensor(f"blk.{layer}.{leaf}.bias", normal((rows,)))
         add("attn_v", normal((kv_heads * head_dim, hidden)), typed(2))
         add("attn_output", normal((hidden, heads * head_dim)), typed(3))
         add("ffn_norm", (1 + normal((hidden,), 0.1)), T.F32)
@@ -350,6 +355,8 @@ def main():
                     tokens=tokens, add_tokenizer=lambda w: add_byte_level_tokenizer(w, tokens, merges, "llama-bpe"))
     make_tiny_llama(np.random.default_rng(8), "tiny_llama_tied", layers=1, tied=True, add_bos=False, rope_scaling=True,
                     tokens=tokens, add_tokenizer=lambda w: add_byte_level_tokenizer(w, tokens, merges, "smollm"))
+    make_tiny_llama(np.random.default_rng(10), "tiny_qwen2", layers=2, tied=False, add_bos=False, rope_scaling=False,
+                    tokens=tokens, add_tokenizer=lambda w: add_byte_level_tokenizer(w, tokens, merges, "qwen2"), arch="qwen2")
     pieces, scores, types = train_sentencepiece()
     make_tiny_llama(np.random.default_rng(9), "tiny_llama_spm", layers=1, tied=True, add_bos=None, rope_scaling=False,
                     tokens=pieces, add_tokenizer=lambda w: add_sentencepiece_tokenizer(w, pieces, scores, types))

@@ -50,7 +50,7 @@ void expect_tensors_match(const fs::path& dir, const std::string& fixture, DType
 }
 
 // Our transformers-4 style config.json carries the values transformers derived from the GGUF.
-void expect_config_matches(const json& ours, const json& transformers) {
+void expect_config_matches(const json& ours, const json& transformers, const std::string& hf_class) {
   for (const char* key : {"attention_bias", "bos_token_id", "eos_token_id", "head_dim", "hidden_act", "hidden_size",
                           "intermediate_size", "max_position_embeddings", "mlp_bias", "model_type", "num_attention_heads",
                           "num_hidden_layers", "num_key_value_heads", "pad_token_id", "rms_norm_eps", "tie_word_embeddings",
@@ -58,7 +58,7 @@ void expect_config_matches(const json& ours, const json& transformers) {
     EXPECT_EQ(ours.value(key, json()), transformers.value(key, json())) << key;  // absent = null
   }
   EXPECT_EQ(ours.at("rope_theta"), transformers.at("rope_parameters").at("rope_theta"));
-  EXPECT_EQ(ours.at("architectures"), json::array({"LlamaForCausalLM"}));
+  EXPECT_EQ(ours.at("architectures"), json::array({hf_class}));
 }
 
 struct Converted {
@@ -95,6 +95,13 @@ TEST(GgufConvert, SentencePieceTinyLlamaTensorsAreTransformersBitForBit) {
   expect_tensors_match(convert_fixture("tiny_llama_spm")->dir, "tiny_llama_spm", DType::F32);
 }
 
+// Qwen2: q/k/v biases, and rows llama.cpp did not permute.
+TEST(GgufConvert, TinyQwen2TensorsAreTransformersBitForBit) {
+  const auto converted = convert_fixture("tiny_qwen2");
+  expect_tensors_match(converted->dir, "tiny_qwen2", DType::F32);
+  EXPECT_TRUE(Checkpoint::open(converted->dir).contains("model.layers.1.self_attn.k_proj.bias"));
+}
+
 TEST(GgufConvert, HalfPrecisionIsTheRoundedFloat32Conversion) {
   for (DType dtype : {DType::F16, DType::BF16}) {
     const auto converted = convert_fixture("tiny_llama", dtype);
@@ -104,11 +111,15 @@ TEST(GgufConvert, HalfPrecisionIsTheRoundedFloat32Conversion) {
 }
 
 TEST(GgufConvert, ConfigCarriesTransformersValues) {
-  for (const std::string name : {"tiny_llama", "tiny_llama_tied", "tiny_llama_spm"}) {
+  for (const std::string name : {"tiny_llama", "tiny_llama_tied", "tiny_llama_spm", "tiny_qwen2"}) {
     SCOPED_TRACE(name);
     const auto converted = convert_fixture(name);
     const json ours = read_json(converted->dir / "config.json");
-    expect_config_matches(ours, read_json(test::fixture("gguf/" + name + "_config.json")));
+    const json transformers = read_json(test::fixture("gguf/" + name + "_config.json"));
+    expect_config_matches(ours, transformers, name == "tiny_qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM");
+    for (const char* key : {"max_window_layers", "sliding_window", "use_sliding_window"}) {
+      EXPECT_EQ(ours.value(key, json()), transformers.value(key, json())) << key;
+    }
     EXPECT_EQ(ours.at("torch_dtype"), "float32");
   }
 }
@@ -123,7 +134,7 @@ TEST(GgufConvert, RopeScalingIsCarriedOver) {
 // Byte-level BPE (with the llama-bpe split regex, and GPT-2's own) and SentencePiece BPE with
 // merges recovered from the scores.
 TEST(GgufConvert, TokenizerJsonIsTransformersOwn) {
-  for (const std::string name : {"tiny_llama", "tiny_llama_tied", "tiny_llama_spm"}) {
+  for (const std::string name : {"tiny_llama", "tiny_llama_tied", "tiny_llama_spm", "tiny_qwen2"}) {
     SCOPED_TRACE(name);
     const auto converted = convert_fixture(name);
     EXPECT_EQ(read_json(converted->dir / "tokenizer.json"), read_json(test::fixture("gguf/" + name + "_tokenizer.json")));

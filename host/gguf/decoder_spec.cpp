@@ -18,7 +18,6 @@ struct ArchitectureInfo {
 
 constexpr std::array kArchitectures = {
     ArchitectureInfo{"llama", "llama", "LlamaForCausalLM", true, false},
-    ArchitectureInfo{"mistral", "mistral", "MistralForCausalLM", false, false},
     ArchitectureInfo{"qwen2", "qwen2", "Qwen2ForCausalLM", false, true},
 };
 
@@ -26,7 +25,7 @@ const ArchitectureInfo& architecture_info(const GgufFile& file, const std::strin
   for (const ArchitectureInfo& info : kArchitectures) {
     if (name == info.gguf_name) return info;
   }
-  file.fail_key("general.architecture", "architecture '" + name + "' is not supported (llama, mistral, qwen2 are)");
+  file.fail_key("general.architecture", "architecture '" + name + "' is not supported (llama, qwen2 are)");
 }
 
 // A positive count that must be there.
@@ -111,7 +110,7 @@ DecoderSpec read_decoder_spec(const GgufFile& file) {
                                  ? required_count(file, arch + ".attention.head_count_kv")
                                  : spec.num_attention_heads;
   spec.max_position_embeddings = required_count(file, arch + ".context_length");
-  // transformers takes head_dim from rope.dimension_count (llama/mistral only).
+  // transformers takes head_dim from rope.dimension_count (llama only).
   const bool has_rope_dims = arch != "qwen2" && file.get_uint(arch + ".rope.dimension_count");
   spec.head_dim = has_rope_dims ? required_count(file, arch + ".rope.dimension_count")
                                 : spec.hidden_size / spec.num_attention_heads;
@@ -155,7 +154,7 @@ ordered_json hf_config_json(const DecoderSpec& spec, DType dtype) {
   // Keys sorted, as transformers writes them.
   ordered_json config;
   config["architectures"] = ordered_json::array({spec.hf_class});
-  config["attention_bias"] = spec.attention_bias;
+  if (spec.model_type == "llama") config["attention_bias"] = false;
   config["attention_dropout"] = 0.0;
   if (spec.bos_token_id) config["bos_token_id"] = *spec.bos_token_id;
   if (spec.eos_token_id) config["eos_token_id"] = *spec.eos_token_id;
@@ -165,7 +164,7 @@ ordered_json hf_config_json(const DecoderSpec& spec, DType dtype) {
   config["initializer_range"] = 0.02;
   config["intermediate_size"] = spec.intermediate_size;
   config["max_position_embeddings"] = spec.max_position_embeddings;
-  if (spec.model_type == "qwen2") config["max_window_layers"] = spec.num_hidden_layers;
+  if (spec.model_type == "qwen2") config["max_window_layers"] = 28;  // Qwen2Config's default; unused without sliding windows
   if (spec.model_type == "llama") config["mlp_bias"] = false;
   config["model_type"] = spec.model_type;
   config["num_attention_heads"] = spec.num_attention_heads;

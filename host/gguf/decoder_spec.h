@@ -1,6 +1,6 @@
 // The decoder a GGUF file describes (llama.cpp's metadata keys, `<arch>.embedding_length`, ...)
 // and the Hugging Face config.json / generation_config.json that describe the same model, as
-// transformers writes them for LlamaForCausalLM (or Mistral/Qwen2). The values follow
+// transformers writes them for LlamaForCausalLM (or Qwen2ForCausalLM). The values follow
 // transformers' own GGUF loader, so a model converted here loads like one it converted.
 #pragma once
 
@@ -16,7 +16,7 @@
 namespace pq::gguf {
 
 struct DecoderSpec {
-  std::string architecture;  // general.architecture: llama, mistral or qwen2
+  std::string architecture;  // general.architecture: llama or qwen2
   std::string model_type;    // the transformers model_type
   std::string hf_class;      // LlamaForCausalLM, ...
   int64_t hidden_size = 0;
@@ -37,7 +37,7 @@ struct DecoderSpec {
 };
 
 // Reads and checks the metadata; FormatError naming the file and the key for anything missing,
-// mistyped or inconsistent, and for an architecture other than llama, mistral and qwen2.
+// mistyped or inconsistent, and for an architecture other than llama and qwen2.
 DecoderSpec read_decoder_spec(const GgufFile& file);
 
 // config.json in transformers-4 form (rope_theta + rope_scaling, torch_dtype); `dtype` is the

@@ -1,4 +1,4 @@
-// `portaquant convert`: a GGUF file (llama/mistral/qwen2) to an ordinary Hugging Face model
+// `portaquant convert`: a GGUF file (llama or qwen2) to an ordinary Hugging Face model
 // directory — config.json, generation_config.json, model.safetensors (float32 by default, or
 // f16/bf16 rounded to nearest even from the float32 dequantization), tokenizer.json,
 // tokenizer_config.json and chat_template.jinja when the file has them — whose tensors are bit
