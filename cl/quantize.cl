@@ -42,6 +42,8 @@ inline uint quantize_one(uint x, uint s, uint shift, const quantize_params* p) {
     if (isnan(value)) return 0u;
     return (uint)(int)clamp(rint(value), p->qmin, p->qmax) & 0xFFu;
   }
+  // A zero row has scale 0: 0/0 gives code 0, where quanto would store a NaN code (host rule).
+  if (isnan(value) && (x & 0x7FFFFFFFu) == 0u && (s & 0x7FFFFFFFu) == 0u) return 0u;
   // Clamp on the bit pattern (a NaN stays NaN, as std::clamp leaves it).
   if (value > p->qmax) v = as_uint(p->qmax);
   if (value < p->qmin) v = as_uint(p->qmin);

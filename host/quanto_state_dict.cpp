@@ -60,8 +60,10 @@ QuantizedWeight load_quantized_weight(const Checkpoint& checkpoint, const std::s
   const Shape grouped = group_weight(Tensor::zeros(DType::U8, weight_shape), group_size).shape();
   Shape packed = grouped;
   packed.front() = packed_rows(grouped.front(), q.bits());
+  // One scale per group, or per element for a single group row (quanto reduces dim 0 then).
   Shape params(grouped.size(), 1);
   params.front() = grouped.front();
+  if (grouped.front() == 1) params = grouped;
   q.data = unpack_codes(load_expected(checkpoint, prefix + "_data._data", DType::U8, packed), q.bits(), grouped.front());
   q.scale = load_expected(checkpoint, prefix + "_scale", float_dtype, params);
   q.shift = load_expected(checkpoint, prefix + "_shift", float_dtype, params);

@@ -57,6 +57,8 @@ uint quantize_one(uint x, uint s, uint shift) {
     if (isnan(value)) return 0u;
     return uint(int(clamp(roundEven(value), p.qmin, p.qmax))) & 0xFFu;
   }
+  // A zero row has scale 0: 0/0 gives code 0, where quanto would store a NaN code (host rule).
+  if (isnan(value) && (x & 0x7FFFFFFFu) == 0u && (s & 0x7FFFFFFFu) == 0u) return 0u;
   // Clamp on the bit pattern (a NaN stays NaN, as std::clamp leaves it).
   if (value > p.qmax) v = floatBitsToUint(p.qmax);
   if (value < p.qmin) v = floatBitsToUint(p.qmin);

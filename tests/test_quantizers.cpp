@@ -46,14 +46,33 @@ TEST(Quantizers, Int8RoundsHalfToEven) {
   EXPECT_EQ(codes[3], 127);
 }
 
-TEST(Quantizers, ZeroRowGetsAUsableScaleNotNaN) {
-  // quanto divides by a zero scale here and produces NaN codes; we give scale 1 and codes 0.
-  for (QType qtype : {QType::QInt8, QType::QFloat8_E4M3FN, QType::QInt4, QType::QInt2}) {
+TEST(Quantizers, ZeroRowKeepsQuantosZeroScaleAndDequantizesToZero) {
+  // quanto: scale 0 (no epsilon), then 0/0 = NaN, which torch casts to code 0 for int8/uint8
+  // (exact), but keeps as a NaN code for float8 (a NaN row): there we store code 0 instead.
+  for (QType qtype : {QType::QInt8, QType::QFloat8_E4M3FN, QType::QFloat8_E5M2, QType::QFloat8_E4M3FNUZ, QType::QInt4, QType::QInt2}) {
     const Tensor w = f32({2, 4}, {0, 0, 0, 0, 1, -2, 3, 0.25f});
     const QuantizedWeight q = quantize_weight(w, qtype);
     const std::vector<float> back = dequantize(q).to_float_vector();
     for (int i = 0; i < 4; ++i) EXPECT_EQ(back[static_cast<size_t>(i)], 0.0f) << qtype_name(qtype);
-    for (float s : q.scale.to_float_vector()) EXPECT_TRUE(std::isfinite(s) && s > 0) << qtype_name(qtype);
+    EXPECT_EQ(q.scale.to_float_vector()[0], 0.0f) << qtype_name(qtype);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(q.data.to_float_vector()[static_cast<size_t>(i)], 0.0f) << qtype_name(qtype);
+  }
+}
+
+// A Linear(n, 1) weight has a single row: quanto's affine optimizer then reduces over dim 0,
+// giving one scale (0) and shift (−w) per element, codes 0, and an exact dequantization.
+TEST(Quantizers, SingleRowSubByteWeightIsPerElementAsQuanto) {
+  const std::vector<float> values = {0.5f, -1.25f, 3.0f, 0.0f, -0.0625f};
+  for (QType qtype : {QType::QInt4, QType::QInt2}) {
+    const QuantizedWeight q = quantize_weight(f32({1, 5}, values), qtype);
+    EXPECT_EQ(q.scale.shape(), (Shape{1, 5}));
+    EXPECT_EQ(q.shift.shape(), (Shape{1, 5}));
+    EXPECT_EQ(q.scale.to_float_vector(), std::vector<float>(5, 0.0f));
+    const std::vector<float> shift = q.shift.to_float_vector();
+    for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(shift[i], -values[i]);
+    EXPECT_EQ(q.data.to_float_vector(), std::vector<float>(5, 0.0f));
+    EXPECT_EQ(q.serialized_data().shape(), (Shape{1, 5}));
+    EXPECT_EQ(dequantize(q).to_float_vector(), values);
   }
 }
 

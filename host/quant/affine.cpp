@@ -13,15 +13,26 @@ namespace {
 struct GroupView {
   int64_t groups;
   int64_t group_len;
+  bool per_column;  // one group row: quanto reduces over dim 0 instead, one scale per element
+
+  // The scale/shift of element j of group r.
+  size_t param(int64_t r, int64_t j) const { return static_cast<size_t>(per_column ? j : r); }
 };
 
 GroupView group_view(const Tensor& grouped) {
   if (grouped.dim() < 1) throw std::invalid_argument("affine quantization needs at least one dimension");
   const int64_t groups = grouped.size(0);
-  return {groups, groups ? grouped.numel() / groups : 0};
+  const int64_t len = groups ? grouped.numel() / groups : 0;
+  return {groups, len, groups == 1 && len > 1};
 }
 
-Shape param_shape(const Tensor& grouped) {
+// (groups, 1, ...), or the grouped shape with dim 0 reduced for a single group row.
+Shape param_shape(const Tensor& grouped, const GroupView& view) {
+  if (view.per_column) {
+    Shape s = grouped.shape();
+    s.front() = 1;
+    return s;
+  }
   Shape s(grouped.shape().size(), 1);
   s.front() = grouped.size(0);
   return s;
@@ -29,8 +40,11 @@ Shape param_shape(const Tensor& grouped) {
 
 float max_code(int bits) { return static_cast<float>((1 << bits) - 1); }
 
+// A zero-range group has scale 0: its 0/0 is NaN, which torch casts to code 0 on the CPU (and
+// the group dequantizes exactly, 0·0 + min).
 uint8_t quantize_one(const DTypeArithmetic& arith, float w, float scale, float shift, float qmax) {
-  return static_cast<uint8_t>(std::clamp(std::nearbyint(arith.div(arith.add(w, shift), scale)), 0.0f, qmax));
+  const float v = std::nearbyint(arith.div(arith.add(w, shift), scale));
+  return std::isnan(v) ? 0 : static_cast<uint8_t>(std::clamp(v, 0.0f, qmax));
 }
 
 float dequantize_one(const DTypeArithmetic& arith, uint8_t q, float scale, float shift) {
@@ -107,6 +121,13 @@ AffineParams max_optimizer(const Tensor& grouped, QType qtype) {
   const GroupView view = group_view(grouped);
   const DTypeArithmetic arith(grouped.dtype());
   const std::vector<float> w = grouped.to_float_vector();
+  const Shape shape = param_shape(grouped, view);
+  if (view.per_column) {
+    // quanto's max over a single row per column: range 0, scale 0, shift -w (exact).
+    std::vector<float> shift(w.size());
+    for (size_t j = 0; j < w.size(); ++j) shift[j] = -w[j];
+    return {Tensor::zeros(grouped.dtype(), shape), Tensor::from_floats(grouped.dtype(), shape, shift)};
+  }
   std::vector<float> scale(static_cast<size_t>(view.groups)), shift(static_cast<size_t>(view.groups));
   const float qmax = max_code(qtype_info(qtype).bits);
   parallel_for(view.groups, 64, [&](int64_t begin, int64_t end) {
@@ -117,18 +138,17 @@ AffineParams max_optimizer(const Tensor& grouped, QType qtype) {
         lo = std::min(lo, row[j]);
         hi = std::max(hi, row[j]);
       }
-      const float range = arith.sub(hi, lo);
-      scale[static_cast<size_t>(r)] = range == 0.0f ? 1.0f : arith.div(range, qmax);
+      scale[static_cast<size_t>(r)] = arith.div(arith.sub(hi, lo), qmax);  // 0 for a zero-range group, as quanto
       shift[static_cast<size_t>(r)] = -lo;
     }
   });
-  const Shape shape = param_shape(grouped);
   return {Tensor::from_floats(grouped.dtype(), shape, scale), Tensor::from_floats(grouped.dtype(), shape, shift)};
 }
 
 AffineParams hqq_optimizer(const Tensor& grouped, QType qtype, const HqqOptions& options) {
   AffineParams params = max_optimizer(grouped, qtype);
   const GroupView view = group_view(grouped);
+  if (view.per_column) return params;  // every element is already exact
   const DTypeArithmetic arith(grouped.dtype());
   const std::vector<float> w = grouped.to_float_vector();
   const std::vector<float> scale = params.scale.to_float_vector();
@@ -147,7 +167,8 @@ AffineParams hqq_optimizer(const Tensor& grouped, QType qtype, const HqqOptions&
 
 Tensor quantize_affine(const Tensor& grouped, int bits, const AffineParams& params) {
   const GroupView view = group_view(grouped);
-  if (params.scale.numel() != view.groups || params.shift.numel() != view.groups) {
+  const int64_t expected = view.per_column ? view.group_len : view.groups;
+  if (params.scale.numel() != expected || params.shift.numel() != expected) {
     throw std::invalid_argument("affine scale/shift of shape " + shape_to_string(params.scale.shape()) +
                                 " do not match grouped weight " + shape_to_string(grouped.shape()));
   }
@@ -160,9 +181,9 @@ Tensor quantize_affine(const Tensor& grouped, int bits, const AffineParams& para
   const float qmax = max_code(bits);
   parallel_for(view.groups, 64, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      const auto ur = static_cast<size_t>(r);
-      for (int64_t j = r * view.group_len; j < (r + 1) * view.group_len; ++j) {
-        q[j] = quantize_one(arith, w[static_cast<size_t>(j)], scale[ur], shift[ur], qmax);
+      for (int64_t j = 0; j < view.group_len; ++j) {
+        const size_t i = static_cast<size_t>(r * view.group_len + j), k = view.param(r, j);
+        q[i] = quantize_one(arith, w[i], scale[k], shift[k], qmax);
       }
     }
   });
@@ -178,9 +199,9 @@ Tensor dequantize_affine(const Tensor& codes, const AffineParams& params) {
   const std::vector<float> shift = params.shift.to_float_vector();
   std::vector<float> w(static_cast<size_t>(c.numel()));
   for (int64_t r = 0; r < view.groups; ++r) {
-    const auto ur = static_cast<size_t>(r);
-    for (int64_t j = r * view.group_len; j < (r + 1) * view.group_len; ++j) {
-      w[static_cast<size_t>(j)] = dequantize_one(arith, q[j], scale[ur], shift[ur]);
+    for (int64_t j = 0; j < view.group_len; ++j) {
+      const size_t i = static_cast<size_t>(r * view.group_len + j), k = view.param(r, j);
+      w[i] = dequantize_one(arith, q[i], scale[k], shift[k]);
     }
   }
   return Tensor::from_floats(params.scale.dtype(), c.shape(), w);

@@ -9,7 +9,7 @@
 namespace pq {
 
 struct AffineParams {
-  Tensor scale;  // (groups, 1, ...) in the weight's dtype
+  Tensor scale;  // (groups, 1, ...) in the weight's dtype; (1, n...) for a single group row
   Tensor shift;  // same shape and dtype; the negated group minimum
 };
 
@@ -23,8 +23,10 @@ struct HqqOptions {
 // The weight reshaped to (numel/G, G); with no group size, unchanged (one group per dim-0 row).
 Tensor group_weight(const Tensor& weight, std::optional<int> group_size);
 
-// scale = (max - min) / (2^bits - 1), shift = -min. A zero-range group gets scale 1.0 (quanto: 0,
-// then NaN codes), so its codes are 0 and it dequantizes exactly to its constant value.
+// scale = (max - min) / (2^bits - 1), shift = -min, as quanto: a zero-range group gets scale 0
+// and codes 0 (quanto's 0/0 cast to uint8), which dequantize exactly to its constant value. A
+// grouped tensor of a single row (Linear(n, 1) without groups) is reduced over dim 0 as quanto
+// does it: one scale (0) and shift (−w) per element, shape (1, n), exact as well.
 AffineParams max_optimizer(const Tensor& grouped, QType qtype);
 
 // HQQ refines the shift of each group (scale unchanged). Unlike quanto, which stops all groups

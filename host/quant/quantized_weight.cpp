@@ -99,6 +99,16 @@ QuantizedWeight quantize_weight(const Tensor& weight, QType qtype, const Quantiz
   }
 }
 
+QuantizedWeight per_group_layout(QuantizedWeight w) {
+  if (!is_sub_byte(w.qtype) || w.data.size(0) != 1 || w.data.numel() == 1) return w;
+  const int64_t n = w.data.numel();
+  w.data = w.data.reshape({n, 1});
+  w.scale = w.scale.reshape({n, 1});
+  w.shift = w.shift.reshape({n, 1});
+  w.group_size = 1;
+  return w;
+}
+
 Tensor dequantize(const QuantizedWeight& weight) {
   if (!is_sub_byte(weight.qtype)) return dequantize_symmetric(weight.data, weight.scale, weight.axis);
   return dequantize_affine(weight.data, {weight.scale, weight.shift}).reshape(weight.shape);

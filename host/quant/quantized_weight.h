@@ -45,6 +45,12 @@ std::optional<int> resolve_group_size(const Shape& weight_shape, QType qtype, st
 QuantizedWeight quantize_weight(const Tensor& weight, QType qtype, const QuantizeOptions& options = {},
                                 std::string_view name = {});
 
+// The same weight with one scale and shift per group: quanto gives a sub-byte weight of a
+// single group row (Linear(n, 1) without groups) one per element instead, which is the
+// same codes, scales and shifts regrouped into groups of one element (what the linear kernels
+// read). Other weights are returned unchanged.
+QuantizedWeight per_group_layout(QuantizedWeight weight);
+
 // The float weight the quantized one stands for, in `float_dtype` and `shape`.
 Tensor dequantize(const QuantizedWeight& weight);
 

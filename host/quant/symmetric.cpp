@@ -88,7 +88,8 @@ Tensor absmax_scale(const Tensor& weight, QType qtype, std::optional<int> axis) 
   }
   const DTypeArithmetic arith(weight.dtype());
   const float qmax = qtype_info(qtype).qmax;
-  for (float& m : amax) m = m == 0.0f ? 1.0f : arith.div(m, qmax);
+  // A zero row gets scale 0, as quanto computes it (no epsilon).
+  for (float& m : amax) m = arith.div(m, qmax);
   return Tensor::from_floats(weight.dtype(), symmetric_scale_shape(weight.shape(), layout.axis), amax);
 }
 
@@ -110,9 +111,14 @@ Tensor quantize_symmetric(const Tensor& weight, QType qtype, std::optional<int> 
   const FloatFormat format = integer ? FloatFormat::F16 : float_format_of(info.storage);
   parallel_for(static_cast<int64_t>(w.size()), 1 << 14, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      const float v = arith.div(w[static_cast<size_t>(i)], s[static_cast<size_t>(layout.scale_index(i))]);
+      const float x = w[static_cast<size_t>(i)], scale_i = s[static_cast<size_t>(layout.scale_index(i))];
+      const float v = arith.div(x, scale_i);
       if (integer) {
-        dst[i] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp(std::nearbyint(v), -128.0f, 127.0f)));
+        // quanto's 0/0 of a zero row is NaN, which torch casts to int8 0 on the CPU.
+        dst[i] = std::isnan(v) ? 0 : static_cast<uint8_t>(static_cast<int8_t>(std::clamp(std::nearbyint(v), -128.0f, 127.0f)));
+      } else if (std::isnan(v) && x == 0.0f && scale_i == 0.0f) {
+        // A zero row: quanto stores NaN codes (its dequantized row is NaN); code 0 keeps it 0.
+        dst[i] = 0;
       } else {
         dst[i] = static_cast<uint8_t>(encode_float(format, std::clamp(v, info.qmin, info.qmax)));
       }

@@ -97,7 +97,7 @@ struct StoredWeight {
 StoredWeight stored_weight(Executor& ex, const std::string& name, const nn::Module& m) {
   const std::string key = name + ".w.";
   if (!ex.has_constant(key + "data")) {
-    const QuantizedWeight w = nn::current_quantized_weight(m, name);
+    const QuantizedWeight w = per_group_layout(nn::current_quantized_weight(m, name));
     ex.constant(key + "data", is_sub_byte(w.qtype) ? w.serialized_data() : w.data);
     float_constant(ex, key + "scale", w.scale, DType::F32);
     if (is_sub_byte(w.qtype)) float_constant(ex, key + "shift", w.shift, DType::F32);
