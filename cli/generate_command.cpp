@@ -30,7 +30,7 @@ void run_generate(const GenerateArgs& args, std::ostream& out) {
     generated.push_back(id);
     out << stream.push(id) << std::flush;
   });
-  out << stream.flush() << "\n";
+  out << stream.flush() << std::endl;
   if (args.show_ids) {
     out << "ids:";
     for (int32_t id : generated) out << " " << id;

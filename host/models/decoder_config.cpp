@@ -77,6 +77,7 @@ RopeType rope_type_named(const JsonFields& f, const std::string& key, const std:
 // wrote rope_theta at the top level and rope_scaling {type|rope_type, factor, ...} or null.
 RopeConfig parse_rope(const JsonFields& f, int64_t max_positions) {
   RopeConfig rope;
+  f.accept({"rope_parameters", "rope_scaling"});  // null: no scaling
   std::optional<JsonFields> params;
   if (f.has("rope_parameters")) params = f.object("rope_parameters");
   if (f.has("rope_scaling")) {
