@@ -144,17 +144,27 @@ Tensor Device::download(const DeviceTensor& t) const {
   return out;
 }
 
-std::vector<Tensor> Device::run(const OpDef& op, const std::vector<Tensor>& inputs, const OpParams& params) const {
-  std::vector<TensorSpec> specs;
-  for (const auto& t : inputs) specs.push_back({t.dtype(), t.shape()});
-  const std::vector<TensorSpec> out_specs = op.infer(specs, params);
-  if (is_cpu()) return op.reference(inputs, params);
-  std::vector<DeviceTensor> in, out;
-  for (const auto& t : inputs) in.push_back(upload(t));
-  for (const auto& s : out_specs) {
+std::vector<DeviceTensor> Device::outputs_for(const OpDef& op, const std::vector<DeviceTensor>& inputs,
+                                              const std::vector<TensorSpec>& output_specs) const {
+  std::vector<DeviceTensor> out;
+  for (size_t i = 0; i < output_specs.size(); ++i) {
+    const TensorSpec& s = output_specs[i];
+    if (const auto input = in_place_input(op, i)) {
+      out.push_back(inputs.at(*input));
+      continue;
+    }
     const size_t bytes = static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype);
     out.push_back({backend().allocate(device_buffer_bytes(bytes)), s.dtype, s.shape});
   }
+  return out;
+}
+
+std::vector<Tensor> Device::run(const OpDef& op, const std::vector<Tensor>& inputs, const OpParams& params) const {
+  const std::vector<TensorSpec> out_specs = op.infer(tensor_specs(inputs), params);
+  if (is_cpu()) return op.reference(inputs, params);
+  std::vector<DeviceTensor> in;
+  for (const auto& t : inputs) in.push_back(upload(t));
+  const std::vector<DeviceTensor> out = outputs_for(op, in, out_specs);
   EncodeContext ctx(backend());
   op.encode(ctx, in, out, params);
   backend().synchronize();

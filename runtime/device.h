@@ -40,7 +40,12 @@ class Device {
 
   DeviceTensor upload(const Tensor& t) const;
   Tensor download(const DeviceTensor& t) const;
-  // Runs one registered op: the reference on "cpu", uploaded + encoded + downloaded otherwise.
+  // The output tensors of `op` (specs from its infer): fresh buffers, except that an output the
+  // op updates in place is the input's own buffer.
+  std::vector<DeviceTensor> outputs_for(const OpDef& op, const std::vector<DeviceTensor>& inputs,
+                                        const std::vector<TensorSpec>& output_specs) const;
+  // Runs one registered op: the reference on "cpu", uploaded + encoded + downloaded otherwise
+  // (an in-place output is the updated copy of its uploaded input).
   std::vector<Tensor> run(const OpDef& op, const std::vector<Tensor>& inputs, const OpParams& params) const;
 
  private:

@@ -24,13 +24,58 @@ DeviceBuffer* EncodeContext::scratch(size_t bytes) {
   return scratch_.back().get();
 }
 
+namespace {
+
+std::string alias_text(const std::string& op, const InPlace& alias) {
+  return "op '" + op + "': output " + std::to_string(alias.output) + " updates input " + std::to_string(alias.input) +
+         " in place";
+}
+
+// An in-place op's encoder is only ever given its input's buffer as the output (an encoder
+// given a separate buffer would write the update there and leave the rest of it undefined),
+// and its infer gives that output the input's spec.
+OpDef with_in_place_checks(OpDef op) {
+  if (op.in_place.empty()) return op;
+  op.encode = [name = op.name, aliases = op.in_place, encode = op.encode](
+                  EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
+                  const OpParams& params) {
+    for (const InPlace& a : aliases) {
+      if (a.input >= in.size() || a.output >= out.size() || in[a.input].buffer != out[a.output].buffer) {
+        throw std::logic_error(alias_text(name, a) + " and must be given that input's buffer");
+      }
+    }
+    encode(ctx, in, out, params);
+  };
+  op.infer = [name = op.name, aliases = op.in_place, infer = op.infer](const std::vector<TensorSpec>& in,
+                                                                       const OpParams& params) {
+    std::vector<TensorSpec> specs = infer(in, params);
+    for (const InPlace& a : aliases) {
+      if (a.output >= specs.size() || a.input >= in.size() || !(specs[a.output] == in[a.input])) {
+        throw std::logic_error(alias_text(name, a) + " but infer gives it another spec");
+      }
+    }
+    return specs;
+  };
+  return op;
+}
+
+}  // namespace
+
 const std::vector<OpDef>& all_ops() {
   static const std::vector<OpDef> ops = [] {
     std::vector<OpDef> list;
     for (const auto& add_family : op_families()) add_family(list);
+    for (OpDef& op : list) op = with_in_place_checks(std::move(op));
     return list;
   }();
   return ops;
+}
+
+std::optional<size_t> in_place_input(const OpDef& op, size_t output) {
+  for (const InPlace& alias : op.in_place) {
+    if (alias.output == output) return alias.input;
+  }
+  return std::nullopt;
 }
 
 const OpDef& find_op(const std::string& name) {
@@ -50,6 +95,18 @@ std::string describe(const std::vector<TensorSpec>& specs) {
   std::string s;
   for (const auto& spec : specs) s += (s.empty() ? "" : ", ") + std::string(dtype_name(spec.dtype)) + shape_to_string(spec.shape);
   return s;
+}
+
+std::vector<TensorSpec> tensor_specs(const std::vector<Tensor>& tensors) {
+  std::vector<TensorSpec> specs;
+  for (const Tensor& t : tensors) specs.push_back({t.dtype(), t.shape()});
+  return specs;
+}
+
+std::vector<TensorSpec> tensor_specs(const std::vector<DeviceTensor>& tensors) {
+  std::vector<TensorSpec> specs;
+  for (const DeviceTensor& t : tensors) specs.push_back({t.dtype, t.shape});
+  return specs;
 }
 
 }  // namespace pq::rt

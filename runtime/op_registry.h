@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,15 @@ struct OpCase {
   OpParams params;
 };
 
+// Output `output` of an op is input `input` updated in place: it has that input's spec, the
+// device writes into the input's buffer (callers pass the same buffer as both, nothing is
+// allocated), while the reference stays a pure function that returns the updated tensor.
+// A KV cache written on the device during a recorded plan is one.
+struct InPlace {
+  size_t output;
+  size_t input;
+};
+
 struct OpDef {
   std::string name;
   std::string summary;
@@ -83,7 +93,11 @@ struct OpDef {
       encode;
   std::function<std::vector<OpCase>()> cases;
   std::vector<OutputCheck> checks;  // one per output
+  std::vector<InPlace> in_place;    // outputs that are inputs updated in place
 };
+
+// The input that output `output` of `op` updates in place, if any.
+std::optional<size_t> in_place_input(const OpDef& op, size_t output);
 
 // All ops, in registration order.
 const std::vector<OpDef>& all_ops();
@@ -92,5 +106,9 @@ const OpDef& find_op(const std::string& name);  // throws listing the known ops
 // Shape/dtype errors name the op: "op 'add': ...".
 [[noreturn]] void op_error(const std::string& op, const std::string& message);
 std::string describe(const std::vector<TensorSpec>& specs);
+
+// The specs of host or device tensors, for infer.
+std::vector<TensorSpec> tensor_specs(const std::vector<Tensor>& tensors);
+std::vector<TensorSpec> tensor_specs(const std::vector<DeviceTensor>& tensors);
 
 }  // namespace pq::rt

@@ -31,13 +31,12 @@ std::vector<Value> Executor::run(const std::string& name, const std::vector<Valu
     for (Tensor& t : op.reference(host, params)) outputs.push_back({t, {}, t.dtype(), t.shape()});
     return outputs;
   }
-  std::vector<DeviceTensor> in, out;
+  std::vector<DeviceTensor> in;
   for (const auto& v : inputs) in.push_back(v.device);
-  for (const auto& s : out_specs) {
-    const size_t bytes = static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype);
-    out.push_back({device_.backend().allocate(device_buffer_bytes(bytes)), s.dtype, s.shape});
-    keepalive_.push_back(out.back().buffer);
-    outputs.push_back({{}, out.back(), s.dtype, s.shape});
+  const std::vector<DeviceTensor> out = device_.outputs_for(op, in, out_specs);
+  for (const DeviceTensor& d : out) {
+    keepalive_.push_back(d.buffer);
+    outputs.push_back({{}, d, d.dtype, d.shape});
   }
   auto ctx = std::make_shared<EncodeContext>(device_.backend());
   op.encode(*ctx, in, out, params);

@@ -31,6 +31,9 @@ class Executor {
   bool has_constant(const std::string& key) const { return constants_.count(key) != 0; }
   void clear_constants() { constants_.clear(); }
 
+  // An output the op updates in place (OpDef::in_place, e.g. kv_write's cache) is the input's
+  // device buffer, written by the op; on "cpu" it is the reference's new tensor. Either way,
+  // use the returned value from then on, not the input.
   std::vector<Value> run(const std::string& op, const std::vector<Value>& inputs, const OpParams& params = {});
   Value run1(const std::string& op, const std::vector<Value>& inputs, const OpParams& params = {}) {
     return run(op, inputs, params).at(0);

@@ -12,6 +12,15 @@ KernelLaunch grid_1d(std::string kernel, uint64_t n, uint32_t local) {
   return launch;
 }
 
+bool is_float_dtype(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16; }
+
+uint32_t float_dtype_code(DType d) { return d == DType::F32 ? 0 : d == DType::F16 ? 1 : 2; }
+
+const std::vector<DType>& float_dtypes() {
+  static const std::vector<DType> dtypes = {DType::F32, DType::F16, DType::BF16};
+  return dtypes;
+}
+
 Tensor random_tensor(DType dtype, Shape shape, uint32_t seed, float lo, float hi) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> uniform(lo, hi);

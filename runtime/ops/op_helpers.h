@@ -14,6 +14,19 @@ namespace pq::rt {
 // 65535 groups (kernels index it with flat_id()).
 KernelLaunch grid_1d(std::string kernel, uint64_t n, uint32_t local = 256);
 
+// ---- float dtypes ---------------------------------------------------------------------------
+// Float ops take activations in float32, float16 or bfloat16, compute in float32 and round their
+// float output into its dtype once (round to nearest even), as torch's CPU kernels do.
+
+bool is_float_dtype(DType d);  // F32, F16 or BF16
+
+// The dtype numbering of the kernels: DT_F32 0, DT_F16 1, DT_BF16 2 (cl/common.cl,
+// shaders/common.glsl). Only for float dtypes.
+uint32_t float_dtype_code(DType d);
+
+// The float dtypes every float op is tested in.
+const std::vector<DType>& float_dtypes();
+
 // Deterministic uniform values in [lo, hi) for conformance inputs.
 Tensor random_tensor(DType dtype, Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
 
