@@ -1,4 +1,5 @@
-// Attention pieces on float32 (runtime/ops/nn_attention.cpp): rope and sdpa.
+// Attention pieces on float32/float16/bfloat16, computed in float32, the output in the input's
+// dtype (runtime/ops/nn_attention.cpp): rope and sdpa.
 
 // sin and cos of a float32 angle with an absolute error below 8e-8 for |a| < 2^17 * pi/2
 // (positions of 128k-token contexts; measured over 2e7 angles against double, with and without
@@ -27,19 +28,20 @@ typedef struct {
   uint half_dim;      // rotary_dim / 2
   uint has_inv_freq;  // 1: inv_freq[half] is bound; 0: 2^(-(2i / rotary_dim) * log2(theta))
   float log2_theta;
+  uint dtype;         // of x and the output (DT_*)
 } rope_params;
 
 // One work-item per rotated pair (i, i + half), or per pass-through dim (from rotary_dim on):
 // head_dim - half items a row.
-__kernel void rope_f32(__global const float* x, __global const int* positions, __global const float* inv_freq,
-                       __global float* out, const rope_params p) {
+__kernel void rope(__global const uchar* x, __global const int* positions, __global const float* inv_freq,
+                   __global uchar* out, const rope_params p) {
   const uint id = flat_id();
   const uint per_row = p.head_dim - p.half_dim;
   if (id >= p.rows * per_row) return;
   const uint row = id / per_row, t = id - row * per_row;
   const uint base = row * p.head_dim;
   if (t >= p.half_dim) {
-    out[base + t + p.half_dim] = x[base + t + p.half_dim];
+    store_float(out, base + t + p.half_dim, p.dtype, load_float(x, base + t + p.half_dim, p.dtype));
     return;
   }
   const float inv = p.has_inv_freq ? inv_freq[t] : exp2(-((float)(2 * t) / (float)(2 * p.half_dim)) * p.log2_theta);
@@ -51,9 +53,9 @@ __kernel void rope_f32(__global const float* x, __global const int* positions, _
     angle = (float)positions[row / p.heads] * inv;
   }
   const float2 sc = accurate_sincos(angle);
-  const float a = x[base + t], b = x[base + t + p.half_dim];
-  out[base + t] = a * sc.y - b * sc.x;
-  out[base + t + p.half_dim] = b * sc.y + a * sc.x;
+  const float a = load_float(x, base + t, p.dtype), b = load_float(x, base + t + p.half_dim, p.dtype);
+  store_float(out, base + t, p.dtype, a * sc.y - b * sc.x);
+  store_float(out, base + t + p.half_dim, p.dtype, b * sc.y + a * sc.x);
 }
 
 // sdpa: one workgroup of SDPA_LOCAL work-items per (head, query row). Keys go in chunks of up
@@ -73,10 +75,11 @@ typedef struct {
   uint heads, kv_heads, sq, sk, d, dv;
   uint causal;  // key j of query i is masked when j > i + (sk - sq)
   float scale;
+  uint dtype;   // of q, k, v and the output (DT_*)
 } sdpa_params;
 
-__kernel void sdpa_f32(__global const float* q, __global const float* k, __global const float* v, __global float* out,
-                       const sdpa_params p) {
+__kernel void sdpa(__global const uchar* q, __global const uchar* k, __global const uchar* v, __global uchar* out,
+                   const sdpa_params p) {
   __local float q_row[SDPA_MAX_D];
   __local float scores[SDPA_CHUNK];
   __local float scratch[SDPA_LOCAL];
@@ -85,9 +88,8 @@ __kernel void sdpa_f32(__global const float* q, __global const float* k, __globa
   const uint lid = get_local_id(0);
   const uint i = row % p.sq;
   const uint kv = (row / p.sq) / (p.heads / p.kv_heads);
-  __global const float* kh = k + kv * p.sk * p.d;
-  __global const float* vh = v + kv * p.sk * p.dv;
-  for (uint c = lid; c < p.d; c += SDPA_LOCAL) q_row[c] = q[row * p.d + c];
+  const uint kh = kv * p.sk * p.d, vh = kv * p.sk * p.dv;
+  for (uint c = lid; c < p.d; c += SDPA_LOCAL) q_row[c] = load_float(q, row * p.d + c, p.dtype);
   barrier(CLK_LOCAL_MEM_FENCE);
   const uint limit = p.causal ? min(p.sk, i + (p.sk - p.sq) + 1) : p.sk;
   float m = SDPA_NO_SCORE, l = 0.0f;
@@ -97,9 +99,9 @@ __kernel void sdpa_f32(__global const float* q, __global const float* k, __globa
     const uint count = min((uint)SDPA_CHUNK, limit - j0);
     float chunk_max = SDPA_NO_SCORE;
     for (uint jj = lid; jj < count; jj += SDPA_LOCAL) {
-      __global const float* kr = kh + (j0 + jj) * p.d;
+      const uint kr = kh + (j0 + jj) * p.d;
       float dot = 0.0f;
-      for (uint c = 0; c < p.d; ++c) dot += q_row[c] * kr[c];
+      for (uint c = 0; c < p.d; ++c) dot += q_row[c] * load_float(k, kr + c, p.dtype);
       scores[jj] = dot * p.scale;
       chunk_max = fmax(chunk_max, dot * p.scale);
     }
@@ -116,16 +118,16 @@ __kernel void sdpa_f32(__global const float* q, __global const float* k, __globa
     for (uint r = 0; r < SDPA_ACC; ++r) acc[r] *= alpha;
     for (uint jj = 0; jj < count; ++jj) {
       const float w = scores[jj];
-      __global const float* vr = vh + (j0 + jj) * p.dv;
+      const uint vr = vh + (j0 + jj) * p.dv;
       for (uint r = 0; r < SDPA_ACC; ++r) {
         const uint c = lid + r * SDPA_LOCAL;
-        if (c < p.dv) acc[r] += w * vr[c];
+        if (c < p.dv) acc[r] += w * load_float(v, vr + c, p.dtype);
       }
     }
     barrier(CLK_LOCAL_MEM_FENCE);  // everyone has read scores[] before the next chunk rewrites it
   }
   for (uint r = 0; r < SDPA_ACC; ++r) {
     const uint c = lid + r * SDPA_LOCAL;
-    if (c < p.dv) out[row * p.dv + c] = acc[r] / l;
+    if (c < p.dv) store_float(out, row * p.dv + c, p.dtype, acc[r] / l);
   }
 }

@@ -139,11 +139,49 @@ inline uint narrow_to_f32_bits(uint code, uint fmt) {
 #define DT_F16 1u
 #define DT_BF16 2u
 
+// float16 and bfloat16 <-> float32 bits for activations: the same results as the general
+// routines above (host/float_format.cpp: round to nearest even, overflow -> inf, float16
+// subnormals kept, NaN -> the host's NaN code), in a few integer operations, since they sit in
+// every load and store of a 16-bit tensor.
+inline uint f16_to_f32_bits(uint h) {
+  const uint sign = (h & 0x8000u) << 16;
+  const uint e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
+  if (e == 0x1Fu) return sign | (m != 0u ? 0x7FC00000u : 0x7F800000u);
+  if (e != 0u) return sign | ((e + 112u) << 23) | (m << 13);
+  if (m == 0u) return sign;
+  const int top = 31 - (int)clz(m);  // subnormal m * 2^-24
+  return sign | ((uint)(top + 103) << 23) | ((m << (uint)(23 - top)) & 0x7FFFFFu);
+}
+
+inline uint f32_bits_to_f16(uint bits) {
+  const uint sign = (bits >> 16) & 0x8000u;
+  const uint a = bits & 0x7FFFFFFFu;
+  if (a > 0x7F800000u) return sign | 0x7E00u;
+  if (a >= 0x477FF000u) return sign | 0x7C00u;  // from 65520 (the tie above 65504) on: inf
+  if (a >= 0x38800000u) {                        // normal: rebias, round 13 bits away (a carry is right)
+    const uint r = a - 0x38000000u;
+    return sign | ((r + 0xFFFu + ((r >> 13) & 1u)) >> 13);
+  }
+  if (a <= 0x33000000u) return sign;  // at most 2^-25, half the smallest subnormal: ±0
+  const uint m = (a & 0x7FFFFFu) | 0x800000u;
+  const uint shift = 126u - (a >> 23);  // 14..24: m * 2^(e - 150) in units of 2^-24
+  const uint q = m >> shift, rem = m & ((1u << shift) - 1u), half_q = 1u << (shift - 1u);
+  return sign | (q + ((rem > half_q || (rem == half_q && (q & 1u) != 0u)) ? 1u : 0u));
+}
+
+inline uint f32_bits_to_bf16(uint bits) {
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0u;
+  return (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;  // overflow rounds into inf by itself
+}
+
+// float32 bits -> the 16-bit code of an f16/bf16 element (round to nearest even).
+inline uint narrow_float_bits(uint bits, uint dtype) { return dtype == DT_F16 ? f32_bits_to_f16(bits) : f32_bits_to_bf16(bits); }
+
 // Element i of a float32/f16/bf16 tensor, as float32 bits.
 inline uint load_float_bits(__global const uchar* data, uint i, uint dtype) {
   if (dtype == DT_F32) return ((__global const uint*)data)[i];
   const uint raw = ((__global const ushort*)data)[i];
-  return dtype == DT_F16 ? narrow_to_f32_bits(raw, FMT_F16) : raw << 16;
+  return dtype == DT_F16 ? f16_to_f32_bits(raw) : raw << 16;
 }
 
 // Element i of a float32/f16/bf16 tensor as a float, and a float stored into one with round to
@@ -155,16 +193,21 @@ inline void store_float(__global uchar* data, uint i, uint dtype, float v) {
   if (dtype == DT_F32) {
     ((__global float*)data)[i] = v;
   } else {
-    ((__global ushort*)data)[i] = (ushort)f32_bits_to_narrow(as_uint(v), dtype == DT_F16 ? FMT_F16 : FMT_BF16);
+    ((__global ushort*)data)[i] = (ushort)narrow_float_bits(as_uint(v), dtype);
   }
 }
+
+// Kernels with one work-item per 32-bit word of a float32/f16/bf16 output (the elementwise
+// ops, gathers) compute elements [word_first_element, word_end_element) of word w.
+inline uint word_first_element(uint w, uint dtype) { return dtype == DT_F32 ? w : 2u * w; }
+inline uint word_end_element(uint w, uint dtype, uint n) { return min(n, dtype == DT_F32 ? w + 1u : 2u * w + 2u); }
 
 // The value float32 bits stand for after a cast to `dtype` and back (the rounding step of
 // arithmetic "in the weight's dtype", host round_to_dtype).
 inline uint round_bits_to_dtype(uint bits, uint dtype) {
   if (dtype == DT_F32) return bits;
-  const uint fmt = dtype == DT_F16 ? FMT_F16 : FMT_BF16;
-  return narrow_to_f32_bits(f32_bits_to_narrow(bits, fmt), fmt);
+  const uint code = narrow_float_bits(bits, dtype);
+  return dtype == DT_F16 ? f16_to_f32_bits(code) : code << 16;
 }
 
 // Significand of a finite non-zero magnitude as an integer in [2^23, 2^24), and its exponent.

@@ -1,4 +1,5 @@
-// conv2d and 2-D pooling on NCHW float32 (runtime/ops/nn_conv.cpp).
+// conv2d and 2-D pooling on NCHW float32/float16/bfloat16, computed in float32, the output in
+// x's dtype (runtime/ops/nn_conv.cpp).
 //
 // conv2d is a direct convolution, register-blocked: each work-item computes a CONV_OB x CONV_PB
 // tile (CONV_OB output channels of one group, times CONV_PB neighbouring output columns of one
@@ -18,18 +19,21 @@ typedef struct {
   uint o_blocks;           // ceil((o / groups) / CONV_OB): channel tiles per group
   uint ow_blocks;          // ceil(ow / CONV_PB): column tiles per output row
   uint tiles;              // n * groups * o_blocks * oh * ow_blocks
+  uint dtype;              // of x and the output (DT_*)
+  uint weight_dtype;       // of float weights
+  uint bias_dtype;
 } conv2d_params;
 
-// Weight element i: a float32 word, or a sign-extended int8 code (little-endian byte i % 4).
-inline float conv_weight(__global const uint* w, uint i, uint format) {
-  if (format == 0) return as_float(w[i]);
-  return (float)(((int)(w[i >> 2] << (24u - 8u * (i & 3u)))) >> 24);
+// Weight element i: a float (of weight_dtype), or an int8 code.
+inline float conv_weight(__global const uchar* w, uint i, const conv2d_params* p) {
+  if (p->weight_format == 0) return load_float(w, i, p->weight_dtype);
+  return (float)((__global const char*)w)[i];
 }
 
-// The weight pointer is read as words so that one kernel serves both formats; a code's scale is
+// The weights are read as bytes so that one kernel serves every format; a code's scale is
 // applied once to the sum (sum(x * q) * s), not per tap.
-__kernel void conv2d_f32(__global const float* x, __global const uint* weight, __global const float* scale,
-                         __global const float* bias, __global float* out, const conv2d_params p) {
+__kernel void conv2d(__global const uchar* x, __global const uchar* weight, __global const float* scale,
+                     __global const uchar* bias, __global uchar* out, const conv2d_params p) {
   const uint id = flat_id();
   if (id >= p.tiles) return;
   const uint ox0 = (id % p.ow_blocks) * CONV_PB;
@@ -49,19 +53,19 @@ __kernel void conv2d_f32(__global const float* x, __global const uint* weight, _
   for (uint r = 0; r < CONV_OB; ++r)
     for (uint j = 0; j < CONV_PB; ++j) acc[r][j] = 0.0f;
   for (uint ci = 0; ci < cg; ++ci) {
-    __global const float* plane = x + (n * p.c + g * cg + ci) * p.h * p.w;
+    const uint plane = (n * p.c + g * cg + ci) * p.h * p.w;
     for (uint ky = 0; ky < p.kh; ++ky) {
       const int iy = y0 + (int)(ky * p.dilation_h);
       if (iy < 0 || iy >= (int)p.h) continue;
-      __global const float* row = plane + iy * (int)p.w;
+      const uint row = plane + (uint)iy * p.w;
       const uint tap0 = (ci * p.kh + ky) * p.kw;
       for (uint kx = 0; kx < p.kw; ++kx) {
         float xv[CONV_PB], wv[CONV_OB];
         for (uint j = 0; j < CONV_PB; ++j) {
           const int ix = xs[j] + (int)(kx * p.dilation_w);
-          xv[j] = ix >= 0 && ix < (int)p.w ? row[ix] : 0.0f;  // zero padding
+          xv[j] = ix >= 0 && ix < (int)p.w ? load_float(x, row + (uint)ix, p.dtype) : 0.0f;  // zero padding
         }
-        for (uint r = 0; r < CONV_OB; ++r) wv[r] = conv_weight(weight, wrow[r] + tap0 + kx, p.weight_format);
+        for (uint r = 0; r < CONV_OB; ++r) wv[r] = conv_weight(weight, wrow[r] + tap0 + kx, &p);
         for (uint r = 0; r < CONV_OB; ++r)
           for (uint j = 0; j < CONV_PB; ++j) acc[r][j] += wv[r] * xv[j];
       }
@@ -71,10 +75,10 @@ __kernel void conv2d_f32(__global const float* x, __global const uint* weight, _
     const uint o = o0 + r;
     if (o > o_last) break;
     const float s = p.weight_format == 1 ? scale[p.per_channel_scale ? o : 0] : 1.0f;
-    const float b = p.has_bias ? bias[o] : 0.0f;
-    __global float* dst = out + ((n * p.o + o) * p.oh + oy) * p.ow;
+    const float b = p.has_bias ? load_float(bias, o, p.bias_dtype) : 0.0f;
+    const uint dst = ((n * p.o + o) * p.oh + oy) * p.ow;
     for (uint j = 0; j < CONV_PB; ++j) {
-      if (ox0 + j < p.ow) dst[ox0 + j] = acc[r][j] * s + b;
+      if (ox0 + j < p.ow) store_float(out, dst + ox0 + j, p.dtype, acc[r][j] * s + b);
     }
   }
 }
@@ -83,14 +87,15 @@ typedef struct {
   uint planes, h, w, oh, ow, kh, kw, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
   uint mode;               // 0 max, 1 average
   uint count_include_pad;  // average: divide by the window clipped to the padded input, else by the taps inside
+  uint dtype;              // of x and the output
 } pool2d_params;
 
-__kernel void pool2d_f32(__global const float* x, __global float* out, const pool2d_params p) {
+__kernel void pool2d(__global const uchar* x, __global uchar* out, const pool2d_params p) {
   const uint id = flat_id();
   if (id >= p.planes * p.oh * p.ow) return;
   const uint ox = id % p.ow;
   const uint oy = (id / p.ow) % p.oh;
-  __global const float* plane = x + (id / (p.ow * p.oh)) * p.h * p.w;
+  const uint plane = (id / (p.ow * p.oh)) * p.h * p.w;
   const int y0 = (int)(oy * p.stride_h) - (int)p.pad_h;
   const int x0 = (int)(ox * p.stride_w) - (int)p.pad_w;
   float acc = p.mode == 0 ? -INFINITY : 0.0f;
@@ -101,7 +106,7 @@ __kernel void pool2d_f32(__global const float* x, __global float* out, const poo
     for (uint kx = 0; kx < p.kw; ++kx) {
       const int ix = x0 + (int)(kx * p.dilation_w);
       if (ix < 0 || ix >= (int)p.w) continue;
-      const float v = plane[iy * (int)p.w + ix];
+      const float v = load_float(x, plane + (uint)iy * p.w + (uint)ix, p.dtype);
       // torch's max propagates NaN.
       acc = p.mode == 0 ? ((v > acc || isnan(v)) ? v : acc) : acc + v;
       ++inside;
@@ -111,5 +116,5 @@ __kernel void pool2d_f32(__global const float* x, __global float* out, const poo
     const int padded = (min(y0 + (int)p.kh, (int)(p.h + p.pad_h)) - y0) * (min(x0 + (int)p.kw, (int)(p.w + p.pad_w)) - x0);
     acc /= (float)(p.count_include_pad ? padded : inside);
   }
-  out[id] = acc;
+  store_float(out, id, p.dtype, acc);
 }

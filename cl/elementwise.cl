@@ -1,40 +1,49 @@
-// Elementwise ops on float32. The operation is a parameter, not a kernel variant, so each
-// device compiles two kernels for the whole family. Codes match runtime/ops/elementwise.cpp.
+// Elementwise ops on float32, float16 and bfloat16 (runtime/ops/elementwise.cpp). The operation
+// and the dtypes are parameters, not kernel variants, so each device compiles three kernels for
+// the whole family. Each work-item computes the elements of one 32-bit word of the output (one
+// float32 or two 16-bit floats), as the shaders do: a launch is the same on both APIs.
 
 typedef struct {
-  uint n;   // elements of the output
-  uint m;   // elements of b (b repeats every m elements: same shape, or a trailing-dims broadcast)
-  uint op;  // 0 add, 1 mul
+  uint n;      // elements of the output
+  uint m;      // elements of b (b repeats every m elements: same shape, or a trailing-dims broadcast)
+  uint op;     // 0 add, 1 mul
+  uint dtype;  // of a, b and the output (DT_*)
 } binary_params;
 
-__kernel void binary_f32(__global const float* a, __global const float* b, __global float* out, const binary_params p) {
-  const uint i = flat_id();
-  if (i >= p.n) return;
-  const float x = a[i];
-  const float y = b[i % p.m];
-  out[i] = p.op == 0 ? x + y : x * y;
+__kernel void binary(__global const uchar* a, __global const uchar* b, __global uchar* out, const binary_params p) {
+  const uint w = flat_id();
+  for (uint i = word_first_element(w, p.dtype); i < word_end_element(w, p.dtype, p.n); ++i) {
+    const float x = load_float(a, i, p.dtype);
+    const float y = load_float(b, i % p.m, p.dtype);
+    store_float(out, i, p.dtype, p.op == 0 ? x + y : x * y);
+  }
 }
 
 typedef struct {
   uint n;
-  uint op;  // 0 relu, 1 silu, 2 gelu (erf), 3 gelu (tanh)
+  uint op;  // 0 relu, 1 silu, 2 gelu (erf), 3 gelu (tanh), 4 identity (cast)
+  uint in_dtype, out_dtype;
 } unary_params;
 
-__kernel void unary_f32(__global const float* x, __global float* out, const unary_params p) {
-  const uint i = flat_id();
-  if (i >= p.n) return;
-  const float v = x[i];
-  float r;
-  if (p.op == 0) {
-    r = fmax(v, 0.0f);
-  } else if (p.op == 1) {
-    r = v / (1.0f + exp(-v));
-  } else if (p.op == 2) {
-    r = 0.5f * v * (1.0f + erf(v * 0.70710678118654752f));
-  } else {
-    r = 0.5f * v * (1.0f + tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+inline float unary_apply(uint op, float v) {
+  if (op == 0) {
+    // relu keeps NaN and -0 (torch): zero only for negative non-zero values, -inf included.
+    const uint bits = as_uint(v);
+    return bits > 0x80000000u && bits <= 0xFF800000u ? 0.0f : v;
   }
-  out[i] = r;
+  if (op == 1) return v / (1.0f + exp(-v));
+  if (op == 2) return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f));
+  // gelu (tanh) with 0.5 (1 + tanh(u)) written as 1 / (1 + exp(-2u)): pocl's tanh stops short
+  // of -1 for large negative u, which left -inf at x = -inf where torch has NaN.
+  if (op == 3) return v / (1.0f + exp(-2.0f * (0.79788456080286536f * (v + 0.044715f * v * v * v))));
+  return v;
+}
+
+__kernel void unary(__global const uchar* x, __global uchar* out, const unary_params p) {
+  const uint w = flat_id();
+  for (uint i = word_first_element(w, p.out_dtype); i < word_end_element(w, p.out_dtype, p.n); ++i) {
+    store_float(out, i, p.out_dtype, unary_apply(p.op, load_float(x, i, p.in_dtype)));
+  }
 }
 
 typedef struct {

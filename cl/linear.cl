@@ -1,7 +1,8 @@
 // Linear layers and matmuls: y[b][n, m] = x_scale · row_scale[m] · (x[b][n, k] · W[b][m, k]ᵀ) + bias[m].
 // Quantized weights are decoded in the kernel, never materialized as floats. The element
-// formats of x, W and the scales are parameters (a switch per load), so the whole family is
-// four kernels: GEMV (n ≤ 8) and tiled GEMM, each with float or int32 accumulation. Everything
+// formats of x, W, the scales, the bias and y are parameters (a switch per load), so the whole
+// family is four kernels: GEMV (n ≤ 8) and tiled GEMM, each with float or int32 accumulation;
+// y is rounded once into its format (float32, float16 or bfloat16). Everything
 // here mirrors shaders/linear.comp and runtime/ops/linear_common.h (formats, parameters, tiles).
 // Names carry a linear_/LIN_ prefix: every program is compiled after the shared common*.cl.
 
@@ -37,7 +38,11 @@ typedef struct {
   uint has_bias;
   uint x_batch_stride, w_batch_stride, y_batch_stride;
   uint raw_int;
+  uint y_format;     // LIN_FMT_F32/F16/BF16 (the DT_* codes of common.cl)
+  uint bias_format;  // LIN_FMT_F32/F16/BF16
 } linear_params;
+
+inline bool linear_float_weights(const linear_params* p) { return p->w_format <= LIN_FMT_BF16; }
 
 // ---- decoding ---------------------------------------------------------------------------------
 
@@ -71,7 +76,7 @@ inline float linear_load(__global const uchar* buf, uint fmt, uint i) {
 // W[row, col] as the kernels multiply it: 8-bit codes unscaled (linear_row_scale() applies the
 // per-row scale to the finished dot product), sub-byte codes dequantized with their group's
 // scale and shift (quanto's planar packing: group g's codes sit in packed row g mod R at bit
-// plane g / R), float weights through their strides.
+// plane g / R), float weights (float32/16/bfloat16) through their strides.
 inline float linear_load_weight(__global const uchar* w, __global const uchar* scale, __global const uchar* shift,
                                 const linear_params* p, uint w_base, uint row, uint col) {
   if (p->w_format == LIN_FMT_U4 || p->w_format == LIN_FMT_U2) {
@@ -83,9 +88,7 @@ inline float linear_load_weight(__global const uchar* w, __global const uchar* s
     const uint q = (byte >> (bits * plane)) & ((1u << bits) - 1u);
     return linear_load(scale, p->scale_format, g) * (float)q - linear_load(shift, p->scale_format, g);
   }
-  if (p->w_format == LIN_FMT_F32) {
-    return ((__global const float*)w)[w_base + row * p->w_row_stride + col * p->w_col_stride];
-  }
+  if (linear_float_weights(p)) return linear_load(w, p->w_format, w_base + row * p->w_row_stride + col * p->w_col_stride);
   return linear_load(w, p->w_format, row * p->k + col);
 }
 
@@ -94,19 +97,20 @@ inline float linear_row_scale(__global const uchar* scale, const linear_params* 
   return per_row ? linear_load(scale, p->scale_format, row) : 1.0f;
 }
 
-inline float linear_finish(float acc, __global const uchar* scale, __global const float* bias, const linear_params* p,
-                           uint col) {
+// y[i] = the finished dot product (scaled, biased), rounded into y's format.
+inline void linear_store(__global uchar* y, uint i, float acc, __global const uchar* scale, __global const uchar* bias,
+                         const linear_params* p, uint col) {
   const float v = acc * (p->x_scale * linear_row_scale(scale, p, col));
-  return p->has_bias ? v + bias[col] : v;
+  store_float(y, i, p->y_format, p->has_bias ? v + linear_load(bias, p->bias_format, col) : v);
 }
 
-// Integer kernels: y = float32 result, or the raw accumulator when raw_int is set.
-inline void linear_store_int(__global float* y, uint i, int acc, __global const uchar* scale, __global const float* bias,
+// Integer kernels: the float result, or the raw int32 accumulator when raw_int is set.
+inline void linear_store_int(__global uchar* y, uint i, int acc, __global const uchar* scale, __global const uchar* bias,
                              const linear_params* p, uint col) {
   if (p->raw_int) {
     ((__global int*)y)[i] = acc;
   } else {
-    y[i] = linear_finish((float)acc, scale, bias, p, col);
+    linear_store(y, i, (float)acc, scale, bias, p, col);
   }
 }
 
@@ -151,7 +155,8 @@ inline float4 linear_load_weight4(__global const uchar* w, __global const uchar*
     const uint4 q = (convert_uint4(vload4(byte / 4u, w)) >> (bits * plane)) & ((1u << bits) - 1u);
     return linear_load(scale, p->scale_format, g) * convert_float4(q) - linear_load(shift, p->scale_format, g);
   }
-  if (p->w_format == LIN_FMT_F32) return vload4(0, (__global const float*)w + w_base + row * p->w_row_stride + col);
+  // Float rows are contiguous here (w_col_stride 1) and word-aligned: the index is a multiple of 4.
+  if (linear_float_weights(p)) return linear_load4(w, p->w_format, w_base + row * p->w_row_stride + col);
   return linear_load4(w, p->w_format, row * p->k + col);
 }
 
@@ -191,7 +196,7 @@ inline uint linear_gemv_rows(const linear_params* p, uint col0) {
 
 __kernel void linear_gemv(
     __global const uchar* x, __global const uchar* w, __global const uchar* scale, __global const uchar* shift,
-    __global const float* bias, __global float* y, const linear_params p) {
+    __global const uchar* bias, __global uchar* y, const linear_params p) {
   // One row per (column, x row) pair, padded by one so the summing work-items hit distinct banks.
   __local float partial[LIN_GEMV_ROWS * LIN_GEMV_MAX_N][LIN_GEMV_LOCAL + 1];
   const uint col0 = flat_group_id() * LIN_GEMV_ROWS;  // the grid wraps past 65535 groups
@@ -210,7 +215,7 @@ __kernel void linear_gemv(
   if (r < rows && j < p.n) {
     float sum = 0.0f;
     for (uint i = 0; i < LIN_GEMV_LOCAL; ++i) sum += partial[lid][i];
-    y[j * p.m + col0 + r] = linear_finish(sum, scale, bias, &p, col0 + r);
+    linear_store(y, j * p.m + col0 + r, sum, scale, bias, &p, col0 + r);
   }
 }
 
@@ -237,7 +242,7 @@ inline void linear_gemv_i8_accumulate(int (*acc)[LIN_GEMV_MAX_N], __global const
 
 __kernel void linear_gemv_i8(
     __global const char* x, __global const char* w, __global const uchar* scale, __global const uchar* shift,
-    __global const float* bias, __global float* y, const linear_params p) {
+    __global const uchar* bias, __global uchar* y, const linear_params p) {
   __local int partial[LIN_GEMV_ROWS * LIN_GEMV_MAX_N][LIN_GEMV_LOCAL + 1];
   (void)shift;
   const uint col0 = flat_group_id() * LIN_GEMV_ROWS;
@@ -295,7 +300,7 @@ inline void linear_stage_x(__local float (*tile)[LIN_GEMM_TILE + 1], __global co
 inline void linear_stage_w(__local float (*tile)[LIN_GEMM_TILE + 1], __global const uchar* w, __global const uchar* scale,
                            __global const uchar* shift, const linear_params* p, uint w_base, uint col0, uint k0, uint tid) {
   // Float B stored [k, m] is contiguous along m: walk the tile along m so reads stay coalesced.
-  const bool m_contiguous = p->w_format == LIN_FMT_F32 && p->w_col_stride != 1u;
+  const bool m_contiguous = linear_float_weights(p) && p->w_col_stride != 1u;
   if (!m_contiguous && linear_word_aligned(p)) {
     for (uint e = tid; e < LIN_GEMM_TILE * LIN_GEMM_TK / 4; e += LIN_GEMM_LOCAL) {
       const uint r = e / (LIN_GEMM_TK / 4), kk = 4u * (e % (LIN_GEMM_TK / 4));
@@ -315,7 +320,7 @@ inline void linear_stage_w(__local float (*tile)[LIN_GEMM_TILE + 1], __global co
 
 __kernel void linear_gemm(
     __global const uchar* x, __global const uchar* w, __global const uchar* scale, __global const uchar* shift,
-    __global const float* bias, __global float* y, const linear_params p) {
+    __global const uchar* bias, __global uchar* y, const linear_params p) {
   __local float xt[LIN_GEMM_TK][LIN_GEMM_TILE + 1];
   __local float wt[LIN_GEMM_TK][LIN_GEMM_TILE + 1];
   const uint tid = get_local_id(0);
@@ -347,7 +352,7 @@ __kernel void linear_gemm(
     for (uint j = 0; j < 4; ++j) {
       const uint col = col0 + tx + LIN_GEMM_SIDE * j;
       if (row < p.n && col < p.m) {
-        y[batch * p.y_batch_stride + row * p.m + col] = linear_finish(acc[i][j], scale, bias, &p, col);
+        linear_store(y, batch * p.y_batch_stride + row * p.m + col, acc[i][j], scale, bias, &p, col);
       }
     }
   }
@@ -375,7 +380,7 @@ inline void linear_stage_i8(__local int (*tile)[LIN_GEMM_TILE + 1], __global con
 
 __kernel void linear_gemm_i8(
     __global const char* x, __global const char* w, __global const uchar* scale, __global const uchar* shift,
-    __global const float* bias, __global float* y, const linear_params p) {
+    __global const uchar* bias, __global uchar* y, const linear_params p) {
   __local int xt[LIN_GEMM_TK][LIN_GEMM_TILE + 1];
   __local int wt[LIN_GEMM_TK][LIN_GEMM_TILE + 1];
   (void)shift;

@@ -1,19 +1,21 @@
 #version 450
-// Attention pieces on float32; the mirror of cl/attention.cl (same bindings and parameters,
-// same algorithms: see the comments there).
-//! variant rope_f32 -DROPE
-//! variant sdpa_f32 -DSDPA
+// Attention pieces on float32/float16/bfloat16; the mirror of cl/attention.cl (same bindings
+// and parameters, same algorithms: see the comments there). 16-bit outputs are stored with
+// STORE_FLOAT: neighbouring elements belong to other invocations.
+//! variant rope -DROPE
+//! variant sdpa -DSDPA
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
 #ifdef ROPE
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 0) readonly buffer X { uint x[]; };
 layout(std430, binding = 1) readonly buffer Pos { int positions[]; };
 layout(std430, binding = 2) readonly buffer Inv { float inv_freq[]; };
-layout(std430, binding = 3) writeonly buffer Out { float result[]; };
+layout(std430, binding = 3) buffer Out { uint result[]; };
 layout(push_constant) uniform Params {
   uint rows, heads, head_dim, half_dim, has_inv_freq;
   float log2_theta;
+  uint dtype;
 } p;
 
 // sin and cos with an absolute error below 8e-8 for |a| < 2^17 * pi/2: exact four-part quadrant
@@ -41,16 +43,16 @@ void main() {
   const uint row = id / per_row, t = id - row * per_row;
   const uint base = row * p.head_dim;
   if (t >= p.half_dim) {
-    result[base + t + p.half_dim] = x[base + t + p.half_dim];
+    STORE_FLOAT(result, base + t + p.half_dim, p.dtype, LOAD_FLOAT(x, base + t + p.half_dim, p.dtype));
     return;
   }
   const float inv = p.has_inv_freq != 0u ? inv_freq[t] : exp2(-(float(2u * t) / float(2u * p.half_dim)) * p.log2_theta);
   // precise: the float32 rounding of pos * inv_freq is part of the op (no fused multiply-add).
   precise float angle = float(positions[row / p.heads]) * inv;
   const vec2 sc = accurate_sincos(angle);
-  const float a = x[base + t], b = x[base + t + p.half_dim];
-  result[base + t] = a * sc.y - b * sc.x;
-  result[base + t + p.half_dim] = b * sc.y + a * sc.x;
+  const float a = LOAD_FLOAT(x, base + t, p.dtype), b = LOAD_FLOAT(x, base + t + p.half_dim, p.dtype);
+  STORE_FLOAT(result, base + t, p.dtype, a * sc.y - b * sc.x);
+  STORE_FLOAT(result, base + t + p.half_dim, p.dtype, b * sc.y + a * sc.x);
 }
 #endif
 
@@ -65,13 +67,14 @@ void main() {
 #define REDUCE_LOCAL_MAX SDPA_LOCAL
 #include "nn_reduce.glsl"
 
-layout(std430, binding = 0) readonly buffer Q { float q[]; };
-layout(std430, binding = 1) readonly buffer K { float k[]; };
-layout(std430, binding = 2) readonly buffer V { float v[]; };
-layout(std430, binding = 3) writeonly buffer Out { float result[]; };
+layout(std430, binding = 0) readonly buffer Q { uint q[]; };
+layout(std430, binding = 1) readonly buffer K { uint k[]; };
+layout(std430, binding = 2) readonly buffer V { uint v[]; };
+layout(std430, binding = 3) buffer Out { uint result[]; };
 layout(push_constant) uniform Params {
   uint heads, kv_heads, sq, sk, d, dv, causal;
   float scale;
+  uint dtype;
 } p;
 
 shared float q_row[SDPA_MAX_D];
@@ -84,7 +87,7 @@ void main() {
   const uint i = row % p.sq;
   const uint kv = (row / p.sq) / (p.heads / p.kv_heads);
   const uint kh = kv * p.sk * p.d, vh = kv * p.sk * p.dv;
-  for (uint c = lid; c < p.d; c += SDPA_LOCAL) q_row[c] = q[row * p.d + c];
+  for (uint c = lid; c < p.d; c += SDPA_LOCAL) q_row[c] = LOAD_FLOAT(q, row * p.d + c, p.dtype);
   barrier();
   const uint limit = p.causal != 0u ? min(p.sk, i + (p.sk - p.sq) + 1u) : p.sk;
   float m = SDPA_NO_SCORE, l = 0.0;
@@ -96,7 +99,7 @@ void main() {
     for (uint jj = lid; jj < count; jj += SDPA_LOCAL) {
       const uint kr = kh + (j0 + jj) * p.d;
       float dot = 0.0;
-      for (uint c = 0u; c < p.d; ++c) dot += q_row[c] * k[kr + c];
+      for (uint c = 0u; c < p.d; ++c) dot += q_row[c] * LOAD_FLOAT(k, kr + c, p.dtype);
       scores[jj] = dot * p.scale;
       chunk_max = max(chunk_max, dot * p.scale);
     }
@@ -116,14 +119,14 @@ void main() {
       const uint vr = vh + (j0 + jj) * p.dv;
       for (uint r = 0u; r < SDPA_ACC; ++r) {
         const uint c = lid + r * SDPA_LOCAL;
-        if (c < p.dv) acc[r] += w * v[vr + c];
+        if (c < p.dv) acc[r] += w * LOAD_FLOAT(v, vr + c, p.dtype);
       }
     }
     barrier();  // everyone has read scores[] before the next chunk rewrites it
   }
   for (uint r = 0u; r < SDPA_ACC; ++r) {
     const uint c = lid + r * SDPA_LOCAL;
-    if (c < p.dv) result[row * p.dv + c] = acc[r] / l;
+    if (c < p.dv) STORE_FLOAT(result, row * p.dv + c, p.dtype, acc[r] / l);
   }
 }
 #endif

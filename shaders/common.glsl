@@ -130,11 +130,49 @@ const uint DT_F32 = 0u;
 const uint DT_F16 = 1u;
 const uint DT_BF16 = 2u;
 
+// float16 and bfloat16 <-> float32 bits for activations: the same results as the general
+// routines above (host/float_format.cpp: round to nearest even, overflow -> inf, float16
+// subnormals kept, NaN -> the host's NaN code), in a few integer operations, since they sit in
+// every load and store of a 16-bit tensor.
+uint f16_to_f32_bits(uint h) {
+  const uint sign = (h & 0x8000u) << 16;
+  const uint e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
+  if (e == 0x1Fu) return sign | (m != 0u ? 0x7FC00000u : 0x7F800000u);
+  if (e != 0u) return sign | ((e + 112u) << 23) | (m << 13);
+  if (m == 0u) return sign;
+  const int top = findMSB(m);  // subnormal m * 2^-24
+  return sign | (uint(top + 103) << 23) | ((m << uint(23 - top)) & 0x7FFFFFu);
+}
+
+uint f32_bits_to_f16(uint bits) {
+  const uint sign = (bits >> 16) & 0x8000u;
+  const uint a = bits & 0x7FFFFFFFu;
+  if (a > 0x7F800000u) return sign | 0x7E00u;
+  if (a >= 0x477FF000u) return sign | 0x7C00u;  // from 65520 (the tie above 65504) on: inf
+  if (a >= 0x38800000u) {                        // normal: rebias, round 13 bits away (a carry is right)
+    const uint r = a - 0x38000000u;
+    return sign | ((r + 0xFFFu + ((r >> 13) & 1u)) >> 13);
+  }
+  if (a <= 0x33000000u) return sign;  // at most 2^-25, half the smallest subnormal: ±0
+  const uint m = (a & 0x7FFFFFu) | 0x800000u;
+  const uint shift = 126u - (a >> 23);  // 14..24: m * 2^(e - 150) in units of 2^-24
+  const uint q = m >> shift, rem = m & ((1u << shift) - 1u), half_q = 1u << (shift - 1u);
+  return sign | (q + ((rem > half_q || (rem == half_q && (q & 1u) != 0u)) ? 1u : 0u));
+}
+
+uint f32_bits_to_bf16(uint bits) {
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0u;
+  return (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;  // overflow rounds into inf by itself
+}
+
 // A float32/f16/bf16 element (raw bits as stored) -> float32 bits.
 uint widen_float_bits(uint raw, uint dtype) {
   if (dtype == DT_F32) return raw;
-  return dtype == DT_F16 ? narrow_to_f32_bits(raw, FMT_F16) : raw << 16;
+  return dtype == DT_F16 ? f16_to_f32_bits(raw) : raw << 16;
 }
+
+// float32 bits -> the 16-bit code of an f16/bf16 element (round to nearest even).
+uint narrow_float_bits(uint bits, uint dtype) { return dtype == DT_F16 ? f32_bits_to_f16(bits) : f32_bits_to_bf16(bits); }
 
 // Element i of a float32/f16/bf16 tensor bound as `uint words[]`, as float32 bits.
 #define LOAD_FLOAT_BITS(words, i, dtype) widen_float_bits((dtype) == DT_F32 ? words[i] : WORD_HALF(words, i), dtype)
@@ -153,19 +191,42 @@ uint widen_float_bits(uint raw, uint dtype) {
     if ((dtype) == DT_F32) {                                                                  \
       words[store_i_] = store_bits_;                                                          \
     } else {                                                                                  \
-      const uint code_ = f32_bits_to_narrow(store_bits_, (dtype) == DT_F16 ? FMT_F16 : FMT_BF16); \
+      const uint code_ = narrow_float_bits(store_bits_, dtype);                               \
       const uint shift_ = (store_i_ & 1u) * 16u;                                              \
       atomicAnd(words[store_i_ >> 1], ~(0xFFFFu << shift_));                                   \
       atomicOr(words[store_i_ >> 1], code_ << shift_);                                         \
     }                                                                                         \
   } while (false)
 
+// float v as stored in a float32/f16/bf16 tensor: its bits, or the 16-bit code in the low half
+// (round to nearest even).
+uint float_code(float v, uint dtype) {
+  const uint bits = floatBitsToUint(v);
+  return dtype == DT_F32 ? bits : narrow_float_bits(bits, dtype);
+}
+
+// Kernels with one invocation per 32-bit word of a float32/f16/bf16 output of n elements (the
+// elementwise ops, gathers) write word w whole from the stored codes of its elements, CODE(i)
+// (float_code or raw bits); past element n - 1 the word keeps its bytes.
+#define STORE_OUTPUT_WORD(words, w, n, dtype, CODE)                                    \
+  do {                                                                                 \
+    const uint word_ = (w);                                                            \
+    if ((dtype) == DT_F32) {                                                           \
+      if (word_ < (n)) words[word_] = CODE(word_);                                     \
+    } else if (2u * word_ < (n)) {                                                     \
+      const uint first_ = 2u * word_;                                                  \
+      const uint high_ = first_ + 1u < (n) ? CODE(first_ + 1u) << 16 : (words[word_] & 0xFFFF0000u); \
+      words[word_] = CODE(first_) | high_;                                             \
+    }                                                                                  \
+  } while (false)
+
+// NaN test on the bits: compilers may fold isnan(v) or v != v away as inexact.
+bool is_nan(float v) { return (floatBitsToUint(v) & 0x7FFFFFFFu) > 0x7F800000u; }
+
 // The value float32 bits stand for after a cast to `dtype` and back (the rounding step of
 // arithmetic "in the weight's dtype", host round_to_dtype).
 uint round_bits_to_dtype(uint bits, uint dtype) {
-  if (dtype == DT_F32) return bits;
-  const uint fmt = dtype == DT_F16 ? FMT_F16 : FMT_BF16;
-  return narrow_to_f32_bits(f32_bits_to_narrow(bits, fmt), fmt);
+  return dtype == DT_F32 ? bits : widen_float_bits(narrow_float_bits(bits, dtype), dtype);
 }
 
 // Significand of a finite non-zero magnitude as an integer in [2^23, 2^24), and its exponent.

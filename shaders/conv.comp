@@ -1,8 +1,9 @@
 #version 450
-// conv2d and 2-D pooling on NCHW float32; the mirror of cl/conv.cl (same bindings, parameters
-// and tiling).
-//! variant conv2d_f32 -DCONV2D
-//! variant pool2d_f32 -DPOOL2D
+// conv2d and 2-D pooling on NCHW float32/float16/bfloat16; the mirror of cl/conv.cl (same
+// bindings, parameters and tiling). 16-bit outputs are stored with STORE_FLOAT: neighbouring
+// elements belong to other invocations.
+//! variant conv2d -DCONV2D
+//! variant pool2d -DPOOL2D
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -11,21 +12,22 @@
 // neighbouring output columns of one row) per invocation; see cl/conv.cl.
 #define CONV_OB 4
 #define CONV_PB 8
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-// float32 words, or int8 codes four to a word (no 8-bit storage feature needed)
+layout(std430, binding = 0) readonly buffer X { uint x[]; };
+// float words or halves, or int8 codes four to a word (no 8/16-bit storage feature needed)
 layout(std430, binding = 1) readonly buffer W { uint weight[]; };
 layout(std430, binding = 2) readonly buffer S { float scale[]; };
-layout(std430, binding = 3) readonly buffer B { float bias[]; };
-layout(std430, binding = 4) writeonly buffer Out { float result[]; };
+layout(std430, binding = 3) readonly buffer B { uint bias[]; };
+layout(std430, binding = 4) buffer Out { uint result[]; };
 layout(push_constant) uniform Params {
   uint n, c, h, w, o, oh, ow, kh, kw;
   uint stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
   uint has_bias, weight_format, per_channel_scale;
   uint o_blocks, ow_blocks, tiles;
+  uint dtype, weight_dtype, bias_dtype;
 } p;
 
 float conv_weight(uint i) {
-  if (p.weight_format == 0u) return uintBitsToFloat(weight[i]);
+  if (p.weight_format == 0u) return LOAD_FLOAT(weight, i, p.weight_dtype);
   return float(int(weight[i >> 2] << (24u - 8u * (i & 3u))) >> 24);
 }
 
@@ -59,7 +61,7 @@ void main() {
         float xv[CONV_PB], wv[CONV_OB];
         for (uint j = 0u; j < CONV_PB; ++j) {
           const int ix = xs[j] + int(kx * p.dilation_w);
-          xv[j] = ix >= 0 && ix < int(p.w) ? x[row + uint(ix)] : 0.0;  // zero padding
+          xv[j] = ix >= 0 && ix < int(p.w) ? LOAD_FLOAT(x, row + uint(ix), p.dtype) : 0.0;  // zero padding
         }
         for (uint r = 0u; r < CONV_OB; ++r) wv[r] = conv_weight(wrow[r] + tap0 + kx);
         for (uint r = 0u; r < CONV_OB; ++r)
@@ -71,21 +73,21 @@ void main() {
     const uint o = o0 + r;
     if (o > o_last) break;
     const float s = p.weight_format == 1u ? scale[p.per_channel_scale != 0u ? o : 0u] : 1.0;
-    const float b = p.has_bias != 0u ? bias[o] : 0.0;
+    const float b = p.has_bias != 0u ? LOAD_FLOAT(bias, o, p.bias_dtype) : 0.0;
     const uint dst = ((n * p.o + o) * p.oh + oy) * p.ow;
     for (uint j = 0u; j < CONV_PB; ++j) {
-      if (ox0 + j < p.ow) result[dst + ox0 + j] = acc[r][j] * s + b;
+      if (ox0 + j < p.ow) STORE_FLOAT(result, dst + ox0 + j, p.dtype, acc[r][j] * s + b);
     }
   }
 }
 #endif
 
 #ifdef POOL2D
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) writeonly buffer Out { float result[]; };
+layout(std430, binding = 0) readonly buffer X { uint x[]; };
+layout(std430, binding = 1) buffer Out { uint result[]; };
 layout(push_constant) uniform Params {
   uint planes, h, w, oh, ow, kh, kw, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
-  uint mode, count_include_pad;
+  uint mode, count_include_pad, dtype;
 } p;
 
 void main() {
@@ -104,8 +106,8 @@ void main() {
     for (uint kx = 0u; kx < p.kw; ++kx) {
       const int ix = x0 + int(kx * p.dilation_w);
       if (ix < 0 || ix >= int(p.w)) continue;
-      const float v = x[plane + uint(iy) * p.w + uint(ix)];
-      acc = p.mode == 0u ? ((v > acc || isnan(v)) ? v : acc) : acc + v;  // torch's max propagates NaN
+      const float v = LOAD_FLOAT(x, plane + uint(iy) * p.w + uint(ix), p.dtype);
+      acc = p.mode == 0u ? ((v > acc || is_nan(v)) ? v : acc) : acc + v;  // torch's max propagates NaN
       ++inside;
     }
   }
@@ -113,6 +115,6 @@ void main() {
     const int padded = (min(y0 + int(p.kh), int(p.h + p.pad_h)) - y0) * (min(x0 + int(p.kw), int(p.w + p.pad_w)) - x0);
     acc /= float(p.count_include_pad != 0u ? padded : inside);
   }
-  result[id] = acc;
+  STORE_FLOAT(result, id, p.dtype, acc);
 }
 #endif

@@ -1,48 +1,50 @@
 #version 450
-// Elementwise ops on float32; the mirror of cl/elementwise.cl (same bindings and parameters).
-//! variant binary_f32 -DBINARY
-//! variant unary_f32 -DUNARY
+// Elementwise ops on float32, float16 and bfloat16; the mirror of cl/elementwise.cl (same
+// bindings, parameters and grid: one invocation per 32-bit word of the output, which it writes
+// whole, so 16-bit outputs need no atomics).
+//! variant binary -DBINARY
+//! variant unary -DUNARY
 //! variant copy_words -DCOPY
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
 #ifdef BINARY
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer B { float b[]; };
-layout(std430, binding = 2) writeonly buffer Out { float result[]; };
-layout(push_constant) uniform Params { uint n; uint m; uint op; } p;
+layout(std430, binding = 0) readonly buffer A { uint a_words[]; };
+layout(std430, binding = 1) readonly buffer B { uint b_words[]; };
+layout(std430, binding = 2) buffer Out { uint out_words[]; };
+layout(push_constant) uniform Params { uint n; uint m; uint op; uint dtype; } p;
 
-void main() {
-  const uint i = flat_id();
-  if (i >= p.n) return;
-  const float x = a[i];
-  const float y = b[i % p.m];
-  result[i] = p.op == 0u ? x + y : x * y;
+uint element_code(uint i) {
+  const float x = LOAD_FLOAT(a_words, i, p.dtype);
+  const float y = LOAD_FLOAT(b_words, i % p.m, p.dtype);
+  return float_code(p.op == 0u ? x + y : x * y, p.dtype);
 }
+
+void main() { STORE_OUTPUT_WORD(out_words, flat_id(), p.n, p.dtype, element_code); }
 #endif
 
 #ifdef UNARY
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) writeonly buffer Out { float result[]; };
-layout(push_constant) uniform Params { uint n; uint op; } p;
+layout(std430, binding = 0) readonly buffer X { uint x_words[]; };
+layout(std430, binding = 1) buffer Out { uint out_words[]; };
+layout(push_constant) uniform Params { uint n; uint op; uint in_dtype; uint out_dtype; } p;
 
-void main() {
-  const uint i = flat_id();
-  if (i >= p.n) return;
-  const float v = x[i];
-  float r;
+float unary_apply(float v) {
   if (p.op == 0u) {
-    r = max(v, 0.0);
-  } else if (p.op == 1u) {
-    r = v / (1.0 + exp(-v));
-  } else if (p.op == 2u) {
-    r = 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
-  } else {
-    // tanh may be computed as a ratio of exponentials that overflows to NaN: keep it in range.
-    r = 0.5 * v * (1.0 + tanh(clamp(0.79788456080286536 * (v + 0.044715 * v * v * v), -15.0, 15.0)));
+    // relu keeps NaN and -0 (torch): zero only for negative non-zero values, -inf included.
+    const uint bits = floatBitsToUint(v);
+    return bits > 0x80000000u && bits <= 0xFF800000u ? 0.0 : v;
   }
-  result[i] = r;
+  if (p.op == 1u) return v / (1.0 + exp(-v));
+  if (p.op == 2u) return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
+  // gelu (tanh) with 0.5 (1 + tanh(u)) written as 1 / (1 + exp(-2u)), as in cl/elementwise.cl
+  // (a tanh computed as a ratio of exponentials would overflow to NaN).
+  if (p.op == 3u) return v / (1.0 + exp(-2.0 * (0.79788456080286536 * (v + 0.044715 * v * v * v))));
+  return v;  // identity: cast
 }
+
+uint element_code(uint i) { return float_code(unary_apply(LOAD_FLOAT(x_words, i, p.in_dtype)), p.out_dtype); }
+
+void main() { STORE_OUTPUT_WORD(out_words, flat_id(), p.n, p.out_dtype, element_code); }
 #endif
 
 #ifdef COPY

@@ -2,7 +2,9 @@
 // Linear layers and matmuls; the mirror of cl/linear.cl (same bindings, parameters, formats and
 // tiles): y[b][n, m] = x_scale · row_scale[m] · (x[b][n, k] · W[b][m, k]ᵀ) + bias[m], quantized
 // weights decoded in the shader. Formats are parameters, so the family is four pipelines:
-// GEMV (n ≤ 8) and tiled GEMM, with float or int32 (INT_ACC: int8 × int8) accumulation.
+// GEMV (n ≤ 8) and tiled GEMM, with float or int32 (INT_ACC: int8 × int8) accumulation. y is
+// rounded once into its format; 16-bit outputs go through STORE_FLOAT (neighbouring elements
+// belong to other invocations).
 //! variant linear_gemv -DGEMV
 //! variant linear_gemm -DGEMM
 //! variant linear_gemv_i8 -DGEMV -DINT_ACC
@@ -30,14 +32,14 @@ const uint LIN_GEMM_TK = 32u;     // k-slice staged in shared memory per step (a
 const uint LIN_GEMM_LOCAL = 64u;  // 8 × 8 invocations, each computing 4 × 4 outputs strided by 8
 const uint LIN_GEMM_SIDE = 8u;
 
-// Every buffer but bias is read through 32-bit words (no 8/16-bit storage feature needed).
-// Unused bindings are bound to some input and never read.
+// Every buffer is read through 32-bit words (no 8/16-bit storage feature needed). Unused
+// bindings are bound to some input and never read.
 layout(std430, binding = 0) readonly buffer XBuf { uint x_words[]; };
 layout(std430, binding = 1) readonly buffer WBuf { uint w_words[]; };
 layout(std430, binding = 2) readonly buffer ScaleBuf { uint scale_words[]; };
 layout(std430, binding = 3) readonly buffer ShiftBuf { uint shift_words[]; };
-layout(std430, binding = 4) readonly buffer BiasBuf { float bias[]; };
-layout(std430, binding = 5) writeonly buffer YBuf { uint y_words[]; };
+layout(std430, binding = 4) readonly buffer BiasBuf { uint bias_words[]; };
+layout(std430, binding = 5) buffer YBuf { uint y_words[]; };
 
 layout(push_constant) uniform Params {
   uint n, m, k;
@@ -51,7 +53,11 @@ layout(push_constant) uniform Params {
   uint has_bias;
   uint x_batch_stride, w_batch_stride, y_batch_stride;
   uint raw_int;
+  uint y_format;     // LIN_FMT_F32/F16/BF16 (the DT_* codes of common.glsl)
+  uint bias_format;  // LIN_FMT_F32/F16/BF16
 } p;
+
+bool linear_float_weights() { return p.w_format <= LIN_FMT_BF16; }
 
 // ---- decoding ---------------------------------------------------------------------------------
 
@@ -95,22 +101,20 @@ float linear_load_x(uint i) {
   return linear_decode8(p.x_format, WORD_BYTE(x_words, i));
 }
 
-float linear_load_scale(uint i) {
-  if (p.scale_format == LIN_FMT_F32) return uintBitsToFloat(scale_words[i]);
-  const uint h = WORD_HALF(scale_words, i);
-  return p.scale_format == LIN_FMT_F16 ? linear_f16(h) : uintBitsToFloat(h << 16);
-}
+// A float16/bfloat16 element (its 16 bits) as a float.
+float linear_half(uint fmt, uint h) { return fmt == LIN_FMT_F16 ? linear_f16(h) : uintBitsToFloat(h << 16); }
 
-float linear_load_shift(uint i) {
-  if (p.scale_format == LIN_FMT_F32) return uintBitsToFloat(shift_words[i]);
-  const uint h = WORD_HALF(shift_words, i);
-  return p.scale_format == LIN_FMT_F16 ? linear_f16(h) : uintBitsToFloat(h << 16);
-}
+// Element i of a float32/float16/bfloat16 buffer bound as words (a macro: GLSL passes no buffers).
+#define LINEAR_LOAD_FLOAT(words, fmt, i) \
+  ((fmt) == LIN_FMT_F32 ? uintBitsToFloat(words[i]) : linear_half(fmt, WORD_HALF(words, i)))
+
+float linear_load_scale(uint i) { return LINEAR_LOAD_FLOAT(scale_words, p.scale_format, i); }
+float linear_load_shift(uint i) { return LINEAR_LOAD_FLOAT(shift_words, p.scale_format, i); }
 
 // W[row, col] as the shaders multiply it: 8-bit codes unscaled (the per-row scale goes on the
 // finished dot product), sub-byte codes dequantized with their group's scale and shift
 // (quanto's planar packing: group g sits in packed row g mod R at bit plane g / R), float
-// weights through their strides.
+// weights (float32/16/bfloat16) through their strides.
 float linear_load_weight(uint w_base, uint row, uint col) {
   if (p.w_format == LIN_FMT_U4 || p.w_format == LIN_FMT_U2) {
     const uint bits = p.w_format == LIN_FMT_U4 ? 4u : 2u;
@@ -121,7 +125,7 @@ float linear_load_weight(uint w_base, uint row, uint col) {
     const uint q = (WORD_BYTE(w_words, byte_index) >> (bits * plane)) & ((1u << bits) - 1u);
     return linear_load_scale(g) * float(q) - linear_load_shift(g);
   }
-  if (p.w_format == LIN_FMT_F32) return uintBitsToFloat(w_words[w_base + row * p.w_row_stride + col * p.w_col_stride]);
+  if (linear_float_weights()) return LINEAR_LOAD_FLOAT(w_words, p.w_format, w_base + row * p.w_row_stride + col * p.w_col_stride);
   return linear_decode8(p.w_format, WORD_BYTE(w_words, row * p.k + col));
 }
 
@@ -132,7 +136,7 @@ float linear_row_scale(uint row) {
 
 float linear_finish(float acc, uint col) {
   const float v = acc * (p.x_scale * linear_row_scale(col));
-  return p.has_bias != 0u ? v + bias[col] : v;
+  return p.has_bias != 0u ? v + LINEAR_LOAD_FLOAT(bias_words, p.bias_format, col) : v;
 }
 
 // ---- 4 consecutive elements (word-aligned rows: k % 4 == 0, sub-byte G % 4 == 0) ------------
@@ -185,6 +189,12 @@ vec4 linear_load_weight4(uint w_base, uint row, uint col) {
     return vec4(uintBitsToFloat(w_words[i]), uintBitsToFloat(w_words[i + 1u]), uintBitsToFloat(w_words[i + 2u]),
                 uintBitsToFloat(w_words[i + 3u]));
   }
+  if (linear_float_weights()) {  // 16-bit rows, contiguous and word-aligned: i is a multiple of 4
+    const uint i = (w_base + row * p.w_row_stride + col) / 2u;
+    const uint a = w_words[i], b = w_words[i + 1u];
+    return vec4(linear_half(p.w_format, a & 0xFFFFu), linear_half(p.w_format, a >> 16), linear_half(p.w_format, b & 0xFFFFu),
+                linear_half(p.w_format, b >> 16));
+  }
   return linear_decode8x4(p.w_format, w_words[(row * p.k + col) / 4u]);
 }
 
@@ -202,7 +212,11 @@ int dot4(ivec4 a, ivec4 b) {
   return prod.x + prod.y + prod.z + prod.w;
 }
 void linear_store(uint i, int acc, uint col) {
-  y_words[i] = p.raw_int != 0u ? uint(acc) : floatBitsToUint(linear_finish(float(acc), col));
+  if (p.raw_int != 0u) {
+    y_words[i] = uint(acc);
+  } else {
+    STORE_FLOAT(y_words, i, p.y_format, linear_finish(float(acc), col));
+  }
 }
 #else
 #define ACC_T float
@@ -213,7 +227,7 @@ ACC_VEC4 x_operand4(uint i) { return linear_load_x4(i); }
 ACC_VEC4 w_operand4(uint w_base, uint row, uint col) { return linear_load_weight4(w_base, row, col); }
 bool w_word_aligned() { return linear_word_aligned(); }
 float dot4(vec4 a, vec4 b) { return dot(a, b); }
-void linear_store(uint i, float acc, uint col) { y_words[i] = floatBitsToUint(linear_finish(acc, col)); }
+void linear_store(uint i, float acc, uint col) { STORE_FLOAT(y_words, i, p.y_format, linear_finish(acc, col)); }
 #endif
 
 // ---- GEMV -------------------------------------------------------------------------------------
@@ -309,7 +323,7 @@ void stage_x(uint x_base, uint row0, uint k0, uint tid) {
 
 void stage_w(uint w_base, uint col0, uint k0, uint tid) {
   // Float B stored [k, m] is contiguous along m: walk the tile along m so reads stay coalesced.
-  const bool m_contiguous = p.w_format == LIN_FMT_F32 && p.w_col_stride != 1u;
+  const bool m_contiguous = linear_float_weights() && p.w_col_stride != 1u;
   if (!m_contiguous && w_word_aligned()) {
     for (uint e = tid; e < LIN_GEMM_TILE * LIN_GEMM_TK / 4u; e += LIN_GEMM_LOCAL) {
       const uint r = e / (LIN_GEMM_TK / 4u), kk = 4u * (e % (LIN_GEMM_TK / 4u));

@@ -4,6 +4,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "runtime/ops/op_helpers.h"
+
 namespace pq::rt::linear {
 namespace {
 
@@ -16,7 +18,8 @@ constexpr uint64_t kMaxGroups = 65535;  // Vulkan's guaranteed limit per grid di
 
 bool use_gemv(const LinearParams& p, uint32_t batches) {
   // GEMV reads W along k: float weights stored [k, m] would be read with stride m.
-  const bool k_contiguous = p.w_format != static_cast<uint32_t>(ElemFormat::F32) || p.w_col_stride == 1;
+  const bool float_weights = p.w_format <= static_cast<uint32_t>(ElemFormat::BF16);
+  const bool k_contiguous = !float_weights || p.w_col_stride == 1;
   return p.n <= kGemvMaxRows && batches == 1 && k_contiguous;
 }
 
@@ -132,11 +135,15 @@ bool check_bias(const std::string& op, const std::vector<TensorSpec>& in, size_t
   }
   if (has_bias) {
     const TensorSpec& bias = in[base_inputs];
-    if (bias.dtype != DType::F32 || shape_numel(bias.shape) != m) {
-      op_error(op, "bias must be float32 with " + std::to_string(m) + " elements, got " + describe({bias}));
+    if (!is_float_dtype(bias.dtype) || shape_numel(bias.shape) != m) {
+      op_error(op, "bias must be float32/float16/bfloat16 with " + std::to_string(m) + " elements, got " + describe({bias}));
     }
   }
   return has_bias;
+}
+
+DType output_dtype(const std::string& op, DType x, const OpParams& params) {
+  return float_dtype_param(op, params, "dtype", is_float_dtype(x) ? x : DType::F32);
 }
 
 void expect_u32_indexable(const std::string& op, const std::vector<TensorSpec>& in) {

@@ -25,7 +25,9 @@ std::optional<ElemFormat> elem_format(DType dtype);
 
 // y[b][n, m] = x_scale · row_scale[m] · (x[b][n, k] · W[b][m, k]ᵀ) (+ bias[m]), with W read as:
 //   8-bit codes [m, k] (row_scale = scale[m]), sub-byte planar-packed codes dequantized per
-//   group (row_scale = 1), or float32 through (w_row_stride, w_col_stride) (row_scale = 1).
+//   group (row_scale = 1), or float32/float16/bfloat16 through (w_row_stride, w_col_stride)
+//   (row_scale = 1). Accumulation is float32 (int32 for int8 × int8); y is rounded once into
+//   y_format.
 struct LinearParams {
   uint32_t n = 0, m = 0, k = 0;
   uint32_t x_format = 0;        // ElemFormat of x
@@ -41,6 +43,8 @@ struct LinearParams {
   uint32_t w_batch_stride = 0;
   uint32_t y_batch_stride = 0;
   uint32_t raw_int = 0;         // integer kernels: write the int32 accumulators, unscaled
+  uint32_t y_format = 0;        // F32, F16 or BF16: the dtype y is rounded into
+  uint32_t bias_format = 0;     // F32, F16 or BF16
 };
 
 struct LinearBuffers {
@@ -69,7 +73,8 @@ void add_float_matmul_ops(std::vector<OpDef>& ops);        // linear_matmul.cpp
 void launch_linear(EncodeContext& ctx, LinearBuffers buffers, const LinearParams& params, Accumulate accumulate,
                    uint32_t batches = 1);
 
-// y[n, m] = x[n, k] · W[m, k]ᵀ (+ bias), accumulated in double, rounded once to float.
+// y[n, m] = x[n, k] · W[m, k]ᵀ (+ bias), accumulated in double, rounded once to float (and by
+// the caller into the output dtype).
 std::vector<float> reference_matmul(const std::vector<float>& x, const std::vector<float>& w, int64_t n, int64_t m,
                                      int64_t k, const std::vector<float>* bias);
 
@@ -80,9 +85,13 @@ void expect_rank_at_least(const std::string& op, const TensorSpec& t, const char
 void expect_numel(const std::string& op, const TensorSpec& t, const char* what, int64_t numel);
 void expect_float_activation(const std::string& op, const TensorSpec& x);
 void expect_scale_dtype(const std::string& op, const TensorSpec& t, const char* what);
-// Checks `has_bias` against the input count and the bias [m] (float32); returns has_bias.
+// Checks `has_bias` against the input count and the bias [m] (any float dtype); returns has_bias.
 bool check_bias(const std::string& op, const std::vector<TensorSpec>& in, size_t base_inputs, const OpParams& params,
                 int64_t m);
+// The dtype y is written in: parameter `dtype` (0 float32, 1 float16, 2 bfloat16) when given,
+// else x's dtype for float activations, float32 for int8/float8 ones.
+DType output_dtype(const std::string& op, DType x, const OpParams& params);
+
 // Inputs a kernel reads through 32-bit indices: every element index must fit.
 void expect_u32_indexable(const std::string& op, const std::vector<TensorSpec>& in);
 

@@ -1,5 +1,6 @@
 // int8 activations × int8 weights with int32 accumulation (quanto's W8A8 with qint8 activations):
-//   linear_w8a8:   y = acc · (input_scale · w_scale[row]) + bias, float32;
+//   linear_w8a8:   y = acc · (input_scale · w_scale[row]) + bias, float32 (or float16/bfloat16:
+//                  parameter dtype, the dtype of the model the activations were quantized from);
 //   matmul_i8_i32: the raw int32 accumulators acc = x_codes · w_codesᵀ (exact).
 #include <random>
 
@@ -65,7 +66,7 @@ std::vector<TensorSpec> infer_w8a8(const std::vector<TensorSpec>& in, const OpPa
   expect_numel(op, in[2], "w_scale (one per output row)", s.m);
   check_bias(op, in, 3, params, s.m);
   if (!params.has("input_scale")) op_error(op, "needs the activation scale: parameter input_scale");
-  return {{DType::F32, with_last_dim(in[0].shape, s.m)}};
+  return {{output_dtype(op, in[0].dtype, params), with_last_dim(in[0].shape, s.m)}};
 }
 
 std::vector<Tensor> reference_w8a8(const std::vector<Tensor>& in, const OpParams& params) {
@@ -80,7 +81,7 @@ std::vector<Tensor> reference_w8a8(const std::vector<Tensor>& in, const OpParams
     const double v = static_cast<double>(acc[i]) * input_scale * w_scale[col];
     y[i] = static_cast<float>(bias ? v + (*bias)[col] : v);
   }
-  return {Tensor::from_floats(DType::F32, with_last_dim(in[0].shape(), s.m), y)};
+  return {Tensor::from_floats(output_dtype("linear_w8a8", in[0].dtype(), params), with_last_dim(in[0].shape(), s.m), y)};
 }
 
 void encode_w8a8(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
@@ -89,6 +90,8 @@ void encode_w8a8(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const 
   p.x_scale = static_cast<float>(params.get("input_scale"));
   p.scale_format = static_cast<uint32_t>(*elem_format(in[2].dtype));
   p.has_bias = in.size() > 3;
+  p.bias_format = p.has_bias ? static_cast<uint32_t>(*elem_format(in[3].dtype)) : 0;
+  p.y_format = static_cast<uint32_t>(*elem_format(out[0].dtype));
   launch_linear(ctx, {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), nullptr,
                       p.has_bias ? in[3].buffer.get() : nullptr, out[0].buffer.get()},
                 p, Accumulate::Int);
@@ -149,6 +152,16 @@ std::vector<OpCase> w8a8_cases() {
     seed += 4;
     cases.push_back(std::move(c));
   }
+  // float16/bfloat16 outputs with a bias in that dtype, on the GEMV and the GEMM kernels.
+  for (DType dtype : kNarrowFloatDTypes) {
+    for (const CaseShape& s : {CaseShape{3, 129, 7}, CaseShape{33, 64, 31}}) {
+      cases.push_back({shape_label(s) + " +bias -> " + std::string(dtype_name(dtype)),
+                       {random_codes({s.n, s.k}, seed), random_codes({s.m, s.k}, seed + 1),
+                        random_tensor(dtype, {s.m, 1}, seed + 2, 1e-4f, 1e-2f), random_tensor(dtype, {s.m}, seed + 3)},
+                       {{"input_scale", 0.0123}, {"has_bias", 1}, {"dtype", static_cast<double>(float_dtype_code(dtype))}}});
+      seed += 4;
+    }
+  }
   return cases;
 }
 
@@ -172,8 +185,8 @@ std::vector<OpCase> i32_cases() {
 void add_int8_linear_ops(std::vector<OpDef>& ops) {
   OpDef w8a8;
   w8a8.name = "linear_w8a8";
-  w8a8.summary = "linear_w8a8(x, w, w_scale[, bias]; input_scale, has_bias): int8 x [..,k] × int8 w [m,k], int32 "
-                 "accumulation, y = acc·input_scale·w_scale[row] + bias (float32)";
+  w8a8.summary = "linear_w8a8(x, w, w_scale[, bias]; input_scale, has_bias, dtype): int8 x [..,k] × int8 w [m,k], "
+                 "int32 accumulation, y = acc·input_scale·w_scale[row] + bias, float32 unless dtype (0/1/2) says otherwise";
   w8a8.infer = infer_w8a8;
   w8a8.reference = reference_w8a8;
   w8a8.encode = encode_w8a8;

@@ -1,12 +1,16 @@
 // Linear layers with quantized weights, dequantized inside the kernel (a float W is never
-// materialized): y = x · W'ᵀ (+ bias), output float32.
+// materialized): y = x · W'ᵀ (+ bias), in x's dtype (float32/float16/bfloat16; float32 for
+// int8/float8 codes), or in parameter `dtype`; the bias may have any float dtype.
 //   linear_qbytes: 8-bit codes (qint8, qfloat8_*) [m, k] with one scale per row [m, 1];
 //                  x float, or int8/float8 codes with a per-tensor `input_scale` (activations
 //                  quantized by quanto); int8 x × int8 W accumulates in int32.
 //   linear_qbits:  qint4/qint2 codes planar-packed along dim 0 of the grouped [m·k/G, G] code
 //                  matrix (quanto's layout), W' = scale·q − shift per group.
 // Arithmetic is float32 on every device (scales in f16/bf16 are widened, not rounded back), so
-// the reference dequantizes in float32 too.
+// the reference dequantizes in float32 too, and y is rounded into its dtype once.
+// torch at the special values (x · Wᵀ as a sum of products): NaN in a row of x makes that output
+// row NaN; an infinity gives ±inf, or NaN where it meets a zero weight or an infinity of the other
+// sign. The references (double sums) and the kernels (float32 sums) agree on all of these.
 #include "host/quant/affine.h"
 #include "host/quant/packing.h"
 #include "host/quant/quantized_weight.h"
@@ -72,7 +76,7 @@ std::vector<TensorSpec> infer_qbytes(const std::string& op, const std::vector<Te
   check_bias(op, in, 3, params, m);
   activation_scale(op, x.dtype, params);
   expect_u32_indexable(op, in);
-  return {{DType::F32, with_last_dim(x.shape, m)}};
+  return {{output_dtype(op, x.dtype, params), with_last_dim(x.shape, m)}};
 }
 
 std::vector<Tensor> reference_qbytes(const std::vector<Tensor>& in, const OpParams& params) {
@@ -83,7 +87,7 @@ std::vector<Tensor> reference_qbytes(const std::vector<Tensor>& in, const OpPara
   const auto bias = reference_bias(in, 3, params);
   const int64_t n = rows_of(in[0].shape());
   const auto y = reference_matmul(reference_activation(in[0], params), w, n, m, k, bias ? &*bias : nullptr);
-  return {Tensor::from_floats(DType::F32, with_last_dim(in[0].shape(), m), y)};
+  return {Tensor::from_floats(output_dtype("linear_qbytes", in[0].dtype(), params), with_last_dim(in[0].shape(), m), y)};
 }
 
 void encode_qbytes(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
@@ -97,6 +101,8 @@ void encode_qbytes(EncodeContext& ctx, const std::vector<DeviceTensor>& in, cons
   p.w_format = format_code(in[1].dtype);
   p.scale_format = format_code(in[2].dtype);
   p.has_bias = in.size() > 3;
+  p.bias_format = p.has_bias ? format_code(in[3].dtype) : 0;
+  p.y_format = format_code(out[0].dtype);
   // int8 × int8 is exact in int32; any other pair is decoded and accumulated in float32.
   const bool integer = in[0].dtype == DType::I8 && in[1].dtype == DType::I8;
   launch_linear(ctx, {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), nullptr,
@@ -148,7 +154,7 @@ std::vector<TensorSpec> infer_qbits(const std::string& op, const std::vector<Ten
   const QbitsLayout l = qbits_layout(op, in, params);
   check_bias(op, in, 4, params, l.m);
   expect_u32_indexable(op, in);
-  return {{DType::F32, with_last_dim(in[0].shape, l.m)}};
+  return {{output_dtype(op, in[0].dtype, params), with_last_dim(in[0].shape, l.m)}};
 }
 
 std::vector<Tensor> reference_qbits(const std::vector<Tensor>& in, const OpParams& params) {
@@ -158,7 +164,7 @@ std::vector<Tensor> reference_qbits(const std::vector<Tensor>& in, const OpParam
   const std::vector<float> w = dequantize_affine(codes, affine).to_float_vector();
   const auto bias = reference_bias(in, 4, params);
   const auto y = reference_matmul(in[0].to_float_vector(), w, rows_of(in[0].shape()), l.m, l.k, bias ? &*bias : nullptr);
-  return {Tensor::from_floats(DType::F32, with_last_dim(in[0].shape(), l.m), y)};
+  return {Tensor::from_floats(output_dtype("linear_qbits", in[0].dtype(), params), with_last_dim(in[0].shape(), l.m), y)};
 }
 
 void encode_qbits(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
@@ -174,6 +180,8 @@ void encode_qbits(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const
   p.group_size = static_cast<uint32_t>(l.group_size);
   p.packed_rows = static_cast<uint32_t>(l.packed_rows);
   p.has_bias = in.size() > 4;
+  p.bias_format = p.has_bias ? format_code(in[4].dtype) : 0;
+  p.y_format = format_code(out[0].dtype);
   launch_linear(ctx, {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), in[3].buffer.get(),
                       p.has_bias ? in[4].buffer.get() : nullptr, out[0].buffer.get()},
                 p, Accumulate::Float);
@@ -198,10 +206,17 @@ struct CaseBuilder {
     c.params.set("input_scale", scale.to_float_vector()[0]);
     c.label += " x:" + std::string(dtype_name(x_dtype));
   }
+  // The bias in x's dtype (float32 for quantized x), as a model keeps it.
   void add_bias(OpCase& c, const CaseShape& s, bool has_bias) {
     c.params.set("has_bias", has_bias);
-    if (has_bias) c.inputs.push_back(random_tensor(DType::F32, {s.m}, seed++));
+    const DType x = c.inputs.front().dtype();
+    if (has_bias) c.inputs.push_back(random_tensor(is_float_dtype(x) ? x : DType::F32, {s.m}, seed++));
     c.label += has_bias ? " +bias" : "";
+  }
+  // NaN, ±inf and -0 in x, one of each per few rows.
+  void special_x(OpCase& c) {
+    c.inputs.front() = with_special_values(c.inputs.front(), 53, 2);
+    c.label += " special values";
   }
   Tensor weight(const CaseShape& s, DType dtype) { return random_tensor(DType::F32, {s.m, s.k}, seed++).to(dtype); }
 
@@ -227,10 +242,12 @@ struct CaseBuilder {
     QuantizeOptions options;
     options.group_size = group_size;
     options.optimizer = optimizer;
-    const QuantizedWeight w = quantize_weight(weight(s, scale_dtype), q, options);
+    // A single-row weight (m = 1, one group per row) is quanto's per-element layout: the op reads
+    // it regrouped into groups of one, as the model runtime uploads it.
+    const QuantizedWeight w = per_group_layout(quantize_weight(weight(s, scale_dtype), q, options));
     c.inputs.insert(c.inputs.end(), {w.serialized_data(), w.scale, w.shift});
     c.params.set("bits", w.bits());
-    c.params.set("group_size", g);
+    c.params.set("group_size", w.group_size.value_or(g));
     if (scale_dtype != DType::F32) c.label += " scale:" + std::string(dtype_name(scale_dtype));
     if (optimizer == Optimizer::Hqq) c.label += " hqq";
     add_bias(c, s, has_bias);
@@ -259,6 +276,18 @@ std::vector<OpCase> qbytes_cases() {
   b.qbytes({33, 129, 31}, QType::QFloat8_E4M3FNUZ, DType::F8_E4M3FNUZ, true);
   b.qbytes({3, 129, 7}, QType::QInt8, DType::I8, true);
   b.qbytes({33, 64, 31}, QType::QInt8, DType::I8, false);
+  // bfloat16 activations on both kernels, and a float16 output from float8 codes (parameter dtype).
+  b.qbytes({3, 129, 7}, QType::QFloat8_E5M2, DType::BF16, true, DType::BF16);
+  b.qbytes({33, 320, 31}, QType::QInt8, DType::BF16, false);
+  b.qbytes({9, 320, 31}, QType::QFloat8_E4M3FN, DType::F8_E4M3FN, true);
+  b.cases.back().params.set("dtype", 1);
+  b.cases.back().label += " -> float16";
+  for (DType dtype : float_dtypes()) {
+    for (const CaseShape& s : {CaseShape{3, 129, 7}, CaseShape{33, 64, 31}}) {
+      b.qbytes(s, QType::QInt8, dtype, true);
+      b.special_x(b.cases.back());
+    }
+  }
   return b.cases;
 }
 
@@ -283,6 +312,14 @@ std::vector<OpCase> qbits_cases() {
   b.qbits({3, 129, 7}, QType::QInt4, 0, DType::F32, true, DType::F16);
   b.qbits({9, 320, 257}, QType::QInt2, 64, DType::BF16, false, DType::BF16);
   b.qbits({8, 320, 31}, QType::QInt4, 64, DType::F32, true, DType::F32, Optimizer::Hqq);
+  b.qbits({33, 129, 7}, QType::QInt4, 0, DType::BF16, true, DType::BF16);
+  b.qbits({3, 64, 31}, QType::QInt2, 32, DType::F16, true, DType::F16);
+  for (DType dtype : float_dtypes()) {
+    for (const CaseShape& s : {CaseShape{3, 129, 7}, CaseShape{33, 64, 31}}) {
+      b.qbits(s, QType::QInt4, group_for(s), dtype, true);
+      b.special_x(b.cases.back());
+    }
+  }
   return b.cases;
 }
 
@@ -291,8 +328,9 @@ std::vector<OpCase> qbits_cases() {
 void add_weight_only_linear_ops(std::vector<OpDef>& ops) {
   OpDef qbytes;
   qbytes.name = "linear_qbytes";
-  qbytes.summary = "linear_qbytes(x, codes, scale[, bias]; has_bias, input_scale): y = x·(scale·codes)ᵀ + bias, "
-                   "int8/float8 codes [m,k] with a scale per row; x float or int8/float8 codes";
+  qbytes.summary = "linear_qbytes(x, codes, scale[, bias]; has_bias, input_scale, dtype): y = x·(scale·codes)ᵀ + bias, "
+                   "int8/float8 codes [m,k] with a scale per row; x float32/float16/bfloat16 or int8/float8 codes; y in "
+                   "x's dtype (float32 for codes) unless dtype (0/1/2) says otherwise";
   qbytes.infer = [](const std::vector<TensorSpec>& in, const OpParams& p) { return infer_qbytes("linear_qbytes", in, p); };
   qbytes.reference = reference_qbytes;
   qbytes.encode = encode_qbytes;
@@ -302,8 +340,9 @@ void add_weight_only_linear_ops(std::vector<OpDef>& ops) {
 
   OpDef qbits;
   qbits.name = "linear_qbits";
-  qbits.summary = "linear_qbits(x, packed, scale, shift[, bias]; bits, group_size, has_bias): y = x·W'ᵀ + bias, "
-                  "W' = scale·q − shift per group of G, qint4/qint2 codes planar-packed as quanto stores them";
+  qbits.summary = "linear_qbits(x, packed, scale, shift[, bias]; bits, group_size, has_bias, dtype): y = x·W'ᵀ + bias, "
+                  "W' = scale·q − shift per group of G, qint4/qint2 codes planar-packed as quanto stores them; x "
+                  "float32/float16/bfloat16, y in x's dtype unless dtype (0/1/2) says otherwise";
   qbits.infer = [](const std::vector<TensorSpec>& in, const OpParams& p) { return infer_qbits("linear_qbits", in, p); };
   qbits.reference = reference_qbits;
   qbits.encode = encode_qbits;

@@ -5,6 +5,7 @@
 
 #include "runtime/ops/nn_ops.h"
 #include "runtime/ops/op_families.h"
+#include "runtime/ops/op_helpers.h"
 
 namespace pq::rt {
 
@@ -58,6 +59,18 @@ void expect_rank(const std::string& op, const std::string& what, const TensorSpe
 void expect_f32_shape(const std::string& op, const std::string& what, const TensorSpec& spec, const Shape& shape) {
   if (spec.dtype != DType::F32 || spec.shape != shape) {
     op_error(op, what + " must be float32" + shape_to_string(shape) + ", got " + describe({spec}));
+  }
+}
+
+void expect_float_shape(const std::string& op, const std::string& what, const TensorSpec& spec, const Shape& shape) {
+  if (!is_float_dtype(spec.dtype) || spec.shape != shape) {
+    op_error(op, what + " must be float32, float16 or bfloat16" + shape_to_string(shape) + ", got " + describe({spec}));
+  }
+}
+
+void expect_same_dtype(const std::string& op, const std::vector<TensorSpec>& specs, const std::string& what) {
+  for (const auto& s : specs) {
+    if (s.dtype != specs.front().dtype) op_error(op, what + " must have one dtype: " + describe(specs));
   }
 }
 

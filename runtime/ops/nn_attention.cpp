@@ -1,6 +1,14 @@
-// Attention pieces on float32: rope (rotary position embedding, HF's rotate_half convention)
-// and sdpa (scaled-dot-product attention with an optional causal mask and grouped K/V heads).
+// Attention pieces on float32/float16/bfloat16, computed in float32 with the output in the
+// input's dtype: rope (rotary position embedding, HF's rotate_half convention) and sdpa
+// (scaled-dot-product attention with an optional causal mask and grouped K/V heads).
 // Kernels: cl/attention.cl, shaders/attention.comp.
+//
+// What torch (2.x, CPU) gives at the special values, which the references reproduce:
+//   rope: x * cos - rotate_half(x) * sin elementwise, so an infinity gives ±inf, or NaN where it
+//         meets sin = 0 (position 0) or joins an infinity of the other sign;
+//   sdpa: a NaN score (NaN in q or k) makes the query row NaN; a +inf score too (exp(inf - inf));
+//         a -inf score gives that key weight 0; NaN or inf in v spreads into the output columns
+//         of the rows that weigh it (0 * inf = NaN).
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -35,13 +43,14 @@ struct RopeGeometry {
 struct RopeParams {
   uint32_t rows, heads, head_dim, half, has_inv_freq;
   float log2_theta;
+  uint32_t dtype;  // of x and the output
 };
 
 RopeGeometry rope_geometry(const std::vector<TensorSpec>& in, const OpParams& p) {
   const std::string op = "rope";
   if (in.size() != 2 && in.size() != 3) op_error(op, "expects x, positions[, inv_freq], got " + describe(in));
-  if (in[0].dtype != DType::F32 || in[1].dtype != DType::I32) {
-    op_error(op, "x must be float32 and positions int32: " + describe(in));
+  if (!is_float_dtype(in[0].dtype) || in[1].dtype != DType::I32) {
+    op_error(op, "x must be float32/float16/bfloat16 and positions int32: " + describe(in));
   }
   nn::expect_rank(op, "x", in[0], 3);
   nn::check_index_range(op, in);
@@ -92,7 +101,7 @@ std::vector<Tensor> rope_reference(const std::vector<Tensor>& in, const OpParams
       out[static_cast<size_t>(base + i + g.half)] = static_cast<float>(b * c + a * s);
     }
   }
-  return {Tensor::from_floats(DType::F32, in[0].shape(), out)};
+  return {Tensor::from_floats(in[0].dtype(), in[0].shape(), out)};
 }
 
 void rope_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
@@ -102,10 +111,11 @@ void rope_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const 
   const RopeGeometry g = rope_geometry(specs, p);
   // One work-item per rotated pair and per pass-through dim: head_dim - half items a row.
   const uint64_t rows = static_cast<uint64_t>(g.seq * g.heads);
-  KernelLaunch launch = grid_1d("rope_f32", rows * static_cast<uint64_t>(g.head_dim - g.half), kRopeLocal);
+  KernelLaunch launch = grid_1d("rope", rows * static_cast<uint64_t>(g.head_dim - g.half), kRopeLocal);
   launch.buffers = {in[0].buffer.get(), in[1].buffer.get(), nn::buffer_or_placeholder(in, 2), out[0].buffer.get()};
   launch.set_params(RopeParams{nn::u32(g.seq * g.heads), nn::u32(g.heads), nn::u32(g.head_dim), nn::u32(g.half),
-                               g.has_inv_freq ? 1u : 0u, static_cast<float>(std::log2(g.theta))});
+                               g.has_inv_freq ? 1u : 0u, static_cast<float>(std::log2(g.theta)),
+                               float_dtype_code(in[0].dtype)});
   ctx.launch(launch);
 }
 
@@ -146,6 +156,19 @@ std::vector<OpCase> rope_cases() {
       {"x[9,4,128] llama3 inv_freq pos<131072",
        {random_tensor(DType::F32, {9, 4, 128}, 1204), positions(9, 131072, 5), llama3_inv_freq(128, 500000.0)},
        {}});
+  // Odd heads and head dims: 16-bit rows start in the middle of a word.
+  uint32_t seed = 1210;
+  for (DType dtype : kNarrowFloatDTypes) {
+    cases.push_back({dtype_tag(dtype) + "x[7,3,64] pos<2048", {random_tensor(dtype, {7, 3, 64}, seed++), positions(7, 2048, 2)}, {}});
+    cases.push_back({dtype_tag(dtype) + "x[5,3,6] rotary 4",
+                     {random_tensor(dtype, {5, 3, 6}, seed++), positions(5, 100, 3)},
+                     {{"rotary_dim", 4}}});
+  }
+  for (DType dtype : float_dtypes()) {
+    cases.push_back({dtype_tag(dtype) + "x[5,3,10] rotary 6 special values",
+                     {with_special_values(random_tensor(dtype, {5, 3, 10}, seed++), 7, 1), positions(5, 100, 4)},
+                     {{"rotary_dim", 6}}});
+  }
   return cases;
 }
 
@@ -153,8 +176,8 @@ OpDef rope_op() {
   OpDef def;
   def.name = "rope";
   def.summary =
-      "rope(x[seq,heads,head_dim], positions[seq] int32[, inv_freq[rotary_dim/2]]): float32, HF rotate_half; "
-      "params theta (10000), rotary_dim (head_dim)";
+      "rope(x[seq,heads,head_dim], positions[seq] int32[, inv_freq[rotary_dim/2] float32]): float32/float16/"
+      "bfloat16, output in x's dtype, HF rotate_half; params theta (10000), rotary_dim (head_dim)";
   def.infer = [](const std::vector<TensorSpec>& in, const OpParams& p) {
     rope_geometry(in, p);
     return std::vector<TensorSpec>{in[0]};
@@ -189,11 +212,14 @@ struct SdpaGeometry {
 struct SdpaParams {
   uint32_t heads, kv_heads, sq, sk, d, dv, causal;
   float scale;
+  uint32_t dtype;  // of q, k, v and the output
 };
 
 SdpaGeometry sdpa_geometry(const std::vector<TensorSpec>& in, const OpParams& p) {
   const std::string op = "sdpa";
-  expect_inputs(op, in, {DType::F32, DType::F32, DType::F32});
+  if (in.size() != 3) op_error(op, "expects q, k, v, got " + describe(in));
+  expect_float_dtype(op, "q", in[0]);
+  nn::expect_same_dtype(op, in, "q, k and v");
   for (size_t i = 0; i < 3; ++i) nn::expect_rank(op, i == 0 ? "q" : i == 1 ? "k" : "v", in[i], 3);
   nn::check_index_range(op, in);
   SdpaGeometry g{};
@@ -246,17 +272,18 @@ std::vector<Tensor> sdpa_reference(const std::vector<Tensor>& in, const OpParams
                out.data() + (h * g.sq + i) * g.dv);
     }
   }
-  return {Tensor::from_floats(DType::F32, {g.heads, g.sq, g.dv}, out)};
+  return {Tensor::from_floats(in[0].dtype(), {g.heads, g.sq, g.dv}, out)};
 }
 
 void sdpa_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
                  const OpParams& p) {
   const SdpaGeometry g =
       sdpa_geometry({{in[0].dtype, in[0].shape}, {in[1].dtype, in[1].shape}, {in[2].dtype, in[2].shape}}, p);
-  KernelLaunch launch = nn::grid_rows("sdpa_f32", static_cast<uint64_t>(g.heads * g.sq), kSdpaLocal);
+  KernelLaunch launch = nn::grid_rows("sdpa", static_cast<uint64_t>(g.heads * g.sq), kSdpaLocal);
   launch.buffers = {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), out[0].buffer.get()};
   launch.set_params(SdpaParams{nn::u32(g.heads), nn::u32(g.kv_heads), nn::u32(g.sq), nn::u32(g.sk), nn::u32(g.d),
-                               nn::u32(g.dv), g.causal ? 1u : 0u, static_cast<float>(g.scale)});
+                               nn::u32(g.dv), g.causal ? 1u : 0u, static_cast<float>(g.scale),
+                               float_dtype_code(in[0].dtype)});
   ctx.launch(launch);
 }
 
@@ -279,15 +306,28 @@ std::vector<OpCase> sdpa_cases() {
   };
   std::vector<OpCase> cases;
   uint32_t seed = 1300;
-  for (const Case& c : shapes) {
-    cases.push_back({"q[" + std::to_string(c.heads) + "," + std::to_string(c.sq) + "," + std::to_string(c.d) + "] k[" +
-                         std::to_string(c.kv_heads) + "," + std::to_string(c.sk) + "] dv " + std::to_string(c.dv),
-                     {random_tensor(DType::F32, {c.heads, c.sq, c.d}, seed, -c.q_range, c.q_range),
-                      random_tensor(DType::F32, {c.kv_heads, c.sk, c.d}, seed + 1),
-                      random_tensor(DType::F32, {c.kv_heads, c.sk, c.dv}, seed + 2)},
-                     c.params});
+  const auto add = [&](const Case& c, DType dtype, bool special) {
+    std::vector<Tensor> in{random_tensor(dtype, {c.heads, c.sq, c.d}, seed, -c.q_range, c.q_range),
+                           random_tensor(dtype, {c.kv_heads, c.sk, c.d}, seed + 1),
+                           random_tensor(dtype, {c.kv_heads, c.sk, c.dv}, seed + 2)};
     seed += 3;
+    if (special) {  // special query rows, a few special keys and values
+      in[0] = with_special_rows(in[0]);
+      in[1] = with_special_values(in[1], 29, 3);
+      in[2] = with_special_values(in[2], 31, 7);
+    }
+    cases.push_back({dtype_tag(dtype) + "q[" + std::to_string(c.heads) + "," + std::to_string(c.sq) + "," +
+                         std::to_string(c.d) + "] k[" + std::to_string(c.kv_heads) + "," + std::to_string(c.sk) + "] dv " +
+                         std::to_string(c.dv) + (special ? " special values" : ""),
+                     in, c.params});
+  };
+  for (const Case& c : shapes) add(c, DType::F32, false);
+  for (DType dtype : kNarrowFloatDTypes) {
+    add(shapes[4], dtype, false);
+    add(shapes[5], dtype, false);
+    add(Case{3, 1, 1, 37, 13, 7, {}, 1.0f}, dtype, false);  // odd head dims: rows off word boundaries
   }
+  for (DType dtype : float_dtypes()) add(Case{2, 1, 9, 23, 11, 5, {{"causal", 1}}, 1.0f}, dtype, true);
   return cases;
 }
 
@@ -295,11 +335,12 @@ OpDef sdpa_op() {
   OpDef def;
   def.name = "sdpa";
   def.summary =
-      "sdpa(q[H,sq,d], k[Hkv,sk,d], v[Hkv,sk,dv]): float32 softmax(q k^T * scale [+ causal mask]) v, H a multiple "
-      "of Hkv, d, dv <= 256; params causal (0; mask aligned to the end), scale (1/sqrt(d))";
+      "sdpa(q[H,sq,d], k[Hkv,sk,d], v[Hkv,sk,dv]): softmax(q k^T * scale [+ causal mask]) v, float32/float16/"
+      "bfloat16 (one dtype for q, k, v and the output), H a multiple of Hkv, d, dv <= 256; params causal (0; mask "
+      "aligned to the end), scale (1/sqrt(d))";
   def.infer = [](const std::vector<TensorSpec>& in, const OpParams& p) {
     const SdpaGeometry g = sdpa_geometry(in, p);
-    return std::vector<TensorSpec>{{DType::F32, {g.heads, g.sq, g.dv}}};
+    return std::vector<TensorSpec>{{in[0].dtype, {g.heads, g.sq, g.dv}}};
   };
   def.reference = sdpa_reference;
   def.encode = sdpa_encode;

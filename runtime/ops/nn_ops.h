@@ -38,6 +38,12 @@ void expect_rank(const std::string& op, const std::string& what, const TensorSpe
 // Throws unless `spec` is float32 of exactly `shape`.
 void expect_f32_shape(const std::string& op, const std::string& what, const TensorSpec& spec, const Shape& shape);
 
+// Throws unless `spec` is float32, float16 or bfloat16 of exactly `shape`.
+void expect_float_shape(const std::string& op, const std::string& what, const TensorSpec& spec, const Shape& shape);
+
+// Throws unless every spec has the dtype of the first (float activations of one op share one).
+void expect_same_dtype(const std::string& op, const std::vector<TensorSpec>& specs, const std::string& what);
+
 // Optional inputs have no buffer; kernels still need a valid binding, so an unused optional
 // input is bound to the first input's buffer (never read: a parameter says it is absent).
 DeviceBuffer* buffer_or_placeholder(const std::vector<DeviceTensor>& in, size_t index);

@@ -1,4 +1,4 @@
-// Pieces shared by the op families: grids, case generation, common checks.
+// Pieces shared by the op families: grids, float dtypes, case generation, common checks.
 #pragma once
 
 #include <cstdint>
@@ -24,11 +24,33 @@ bool is_float_dtype(DType d);  // F32, F16 or BF16
 // shaders/common.glsl). Only for float dtypes.
 uint32_t float_dtype_code(DType d);
 
-// The float dtypes every float op is tested in.
+// Throws via op_error unless `spec` is float32, float16 or bfloat16.
+void expect_float_dtype(const std::string& op, const std::string& what, const TensorSpec& spec);
+
+// A float dtype given as a parameter (the number of float_dtype_code: 0 float32, 1 float16,
+// 2 bfloat16); `fallback` when absent.
+DType float_dtype_param(const std::string& op, const OpParams& params, const std::string& name, DType fallback);
+
+// The float dtypes every float op is tested in, and those of them narrower than float32.
 const std::vector<DType>& float_dtypes();
+inline constexpr DType kNarrowFloatDTypes[] = {DType::F16, DType::BF16};
+
+// ---- conformance inputs -----------------------------------------------------------------------
 
 // Deterministic uniform values in [lo, hi) for conformance inputs.
 Tensor random_tensor(DType dtype, Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// t with elements offset, offset + stride, ... replaced by NaN, +inf, -inf and -0.0 in turn:
+// the special values every float op's conformance cases feed it.
+Tensor with_special_values(const Tensor& t, int64_t stride, int64_t offset = 0);
+
+// The rows of a tensor [..., dim] with special values, by row index r mod 7: NaN, +inf or -inf
+// at column dim / 3; -0 at every third column; unchanged; -inf throughout; -0 throughout. For
+// the row-wise ops (norms, softmax, attention), where one such value changes its whole row.
+Tensor with_special_rows(const Tensor& t);
+
+// "f16 " for float16, "bf16 " for bfloat16, "" for float32: the dtype part of a case label.
+std::string dtype_tag(DType dtype);
 
 // Element counts used across families: 1, odd primes, and sizes that are not multiples of any
 // tile or group size, with one large enough to need a wrapped grid row.

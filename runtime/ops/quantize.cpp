@@ -2,6 +2,10 @@
 // weights with optimum-quanto's planar packing, and static per-tensor activations. The
 // references are host/quant's functions; the kernels (cl/quantize.cl, shaders/quantize.comp)
 // match them bit for bit, float outputs included, so every output is checked exactly.
+// At the special values they follow torch's clamp-then-cast: NaN gives int8/uint8 code 0 (torch's
+// NaN-to-integer cast) and the float8 NaN code; ±inf saturate to the extreme code (e4m3fnuz:
+// its ±240); -0 gives code 0, or float8's -0 where the format has one. Dequantizing a NaN or
+// infinite float8 code gives NaN or ±inf.
 #include <cmath>
 #include <optional>
 
@@ -37,11 +41,6 @@ struct UnpackParams {
 };
 
 // ---- parameter and shape checks ------------------------------------------------------------
-
-bool is_float_dtype(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16; }
-
-// The dtype numbering of the kernels: 0 float32, 1 float16, 2 bfloat16.
-uint32_t float_dtype_code(DType d) { return d == DType::F32 ? 0 : d == DType::F16 ? 1 : 2; }
 
 uint32_t code_kind(DType codes) {
   return codes == DType::I8 ? kCodeInt8 : static_cast<uint32_t>(float_format_of(codes));
@@ -243,18 +242,19 @@ std::vector<OpCase> symmetric_weight_cases(QType qtype, DType dtype, uint32_t& s
     cases.push_back({tag + shape_label(dtype, shape) + " near ties " + axis_label(axis),
                      {weight_for_quotients(dtype, shape, targets, scale, axis), scale}, symmetric_case_params(qtype, axis)});
   }
+  // NaN, ±inf and -0 weights, with the scales of the weight without them.
+  const Tensor w = test_weight(dtype, {7, 13}, seed++);
+  cases.push_back({tag + shape_label(dtype, {7, 13}) + " special values axis 0",
+                   {with_special_values(w, 5, 1), absmax_scale(w, qtype, 0)}, symmetric_case_params(qtype, 0)});
   return cases;
 }
 
-// Every byte value as a code (NaN codes replaced by zero), rows of scales spread over
-// 2^-24..2^7 so products reach f16 subnormals and overflow f16 to infinity.
+// Every byte value as a code (NaN and infinite float8 codes included), rows of scales spread
+// over 2^-24..2^7 so products reach f16 subnormals and overflow f16 to infinity.
 std::pair<Tensor, Tensor> all_codes_case(QType qtype, DType dtype, uint32_t seed) {
   const DType storage = qtype_info(qtype).storage;
   std::vector<uint8_t> codes(256);
-  for (int c = 0; c < 256; ++c) {
-    const bool nan = storage != DType::I8 && std::isnan(decode_float(float_format_of(storage), static_cast<uint16_t>(c)));
-    codes[static_cast<size_t>(c)] = nan ? 0 : static_cast<uint8_t>(c);
-  }
+  for (int c = 0; c < 256; ++c) codes[static_cast<size_t>(c)] = static_cast<uint8_t>(c);
   std::vector<float> scale = random_tensor(DType::F32, {16}, seed, 1.0f, 2.0f).to_float_vector();
   for (size_t r = 0; r < scale.size(); ++r) scale[r] = std::ldexp(scale[r], -24 + 2 * static_cast<int>(r));
   return {Tensor::from_values(storage, {16, 16}, codes), Tensor::from_floats(dtype, {16, 1}, scale)};
@@ -378,6 +378,9 @@ OpDef quantize_activation_op() {
           const Tensor x = weight_for_quotients(dtype, shape, targets, scale, std::nullopt);
           cases.push_back({tag + shape_label(dtype, shape) + (s == 0.125f ? " ties" : " near ties"), {x, scale}, params});
         }
+        const Tensor x = random_tensor(dtype, {3, 31}, seed++, -4.0f, 4.0f);
+        cases.push_back({tag + shape_label(dtype, {3, 31}) + " special values",
+                         {with_special_values(x, 4, 1), absmax_scale(x.to(DType::F32), qtype, std::nullopt)}, params});
       }
     }
     return cases;
@@ -477,6 +480,8 @@ OpDef quantize_affine_op() {
           };
           tie_case(" near ties", p);
           tie_case(" ties", power_of_two_affine(dtype, c.shape[0]));
+          // NaN, ±inf and -0 weights, with the parameters of the weight without them.
+          cases.push_back({shape_label(dtype, c.shape) + " special values", {with_special_values(w, 11, 2), p.scale, p.shift}, params});
         }
       }
     }

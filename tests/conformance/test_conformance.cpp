@@ -21,7 +21,7 @@ class OpOnDevice : public ::testing::Test {
     options.op_pattern = op_;
     const auto results = pq::rt::run_conformance(devices, options);
     ASSERT_EQ(results.size(), 1u);
-    RecordProperty("worst_nmse", std::to_string(results[0].worst_nmse));
+    RecordProperty("worst_nmse", std::to_string(results[0].worst_nmse()));
     EXPECT_TRUE(results[0].passed()) << pq::rt::format_conformance_table(results);
   }
 
