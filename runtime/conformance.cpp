@@ -24,21 +24,40 @@ struct GuardedRun {
   std::vector<bool> guards_intact;
 };
 
+// A device tensor followed by guard bytes, all `fill` except for `initial`'s bytes when given.
+// The guard starts right after the tensor's last byte; a kernel that writes whole words must
+// keep the bytes of a partial last word (read-modify-write).
+DeviceTensor guarded_tensor(Backend& backend, const TensorSpec& s, std::byte fill, const Tensor* initial) {
+  const size_t bytes = static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype);
+  DeviceTensor d{backend.allocate(device_buffer_bytes(bytes) + kGuardBytes), s.dtype, s.shape};
+  std::vector<std::byte> content(device_buffer_bytes(bytes) + kGuardBytes, fill);
+  if (initial) {
+    const Tensor t = initial->contiguous();
+    std::copy(t.bytes().begin(), t.bytes().end(), content.begin());
+  }
+  backend.upload(*d.buffer, content);
+  return d;
+}
+
+bool updated_in_place(const OpDef& op, size_t input) {
+  for (const InPlace& alias : op.in_place) {
+    if (alias.input == input) return true;
+  }
+  return false;
+}
+
 GuardedRun run_guarded(const Device& device, const OpDef& op, const OpCase& c, std::byte fill_byte) {
   std::vector<TensorSpec> specs;
   for (const auto& t : c.inputs) specs.push_back({t.dtype(), t.shape()});
   const auto out_specs = op.infer(specs, c.params);
   Backend& backend = device.backend();
   std::vector<DeviceTensor> in, out;
-  for (const auto& t : c.inputs) in.push_back(device.upload(t));
-  for (const auto& s : out_specs) {
-    const size_t bytes = static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype);
-    // The guard starts right after the tensor's last byte; a kernel that writes whole words
-    // must keep the bytes of a partial last word (read-modify-write).
-    DeviceTensor d{backend.allocate(device_buffer_bytes(bytes) + kGuardBytes), s.dtype, s.shape};
-    const std::vector<std::byte> fill(device_buffer_bytes(bytes) + kGuardBytes, fill_byte);
-    backend.upload(*d.buffer, fill);
-    out.push_back(d);
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    in.push_back(updated_in_place(op, i) ? guarded_tensor(backend, specs[i], fill_byte, &c.inputs[i]) : device.upload(c.inputs[i]));
+  }
+  for (size_t i = 0; i < out_specs.size(); ++i) {
+    const auto input = in_place_input(op, i);  // then the output is the input, updated
+    out.push_back(input ? in.at(*input) : guarded_tensor(backend, out_specs[i], fill_byte, nullptr));
   }
   EncodeContext ctx(backend);
   op.encode(ctx, in, out, c.params);
