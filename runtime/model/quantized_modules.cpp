@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "host/nn/config.h"
+#include "runtime/ops/op_helpers.h"
 
 namespace pq::rt::model {
 namespace {
@@ -124,8 +125,9 @@ Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, cons
   if (!is_sub_byte(*q.weights)) {
     if (*q.weights == QType::QInt8 && x.qtype == QType::QInt8) {
       const Value codes = activation_codes(ex, x.value, QType::QInt8, x.scale);
+      // Codes in, the activations' dtype out (the op's default for code inputs is float32).
       return ex.run1("linear_w8a8", with_bias(ex, name, {codes, w.data, w.scale}, l.bias, dtype),
-                     {{"input_scale", x.scale}, {"has_bias", has_bias}});
+                     {{"input_scale", x.scale}, {"has_bias", has_bias}, {"dtype", float_dtype_code(dtype)}});
     }
     return ex.run1("linear_qbytes", with_bias(ex, name, {x.value, w.data, w.scale}, l.bias, dtype), {{"has_bias", has_bias}});
   }
