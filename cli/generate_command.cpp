@@ -26,8 +26,16 @@ void run_generate(const GenerateArgs& args, std::ostream& out) {
   tok::StreamDecoder stream(tokenizer, true);
   std::vector<int32_t> generated;
   out << args.prompt << std::flush;
+  bool warned = false;
   const rt::model::GenerationStats stats = rt::model::generate(runner, prompt, options, [&](int32_t id) {
     generated.push_back(id);
+    // A model whose embedding table is larger than the tokenizer (Qwen2 pads it) may produce an
+    // id the tokenizer has no text for: transformers' decode drops it, and so does the stream.
+    if (id >= tokenizer.vocab_size()) {
+      if (!warned) std::fprintf(stderr, "\nwarning: token id %d has no text in the tokenizer (dropped)\n", id);
+      warned = true;
+      return;
+    }
     out << stream.push(id) << std::flush;
   });
   out << stream.flush() << std::endl;
