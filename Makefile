@@ -6,7 +6,7 @@ JOBS ?= 2
 WERROR ?= OFF
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build bench fuzz fuzz-gguf fixtures fixtures-check clean conformance vulkan-validation accuracy
+.PHONY: demo test deps build bench fuzz fuzz-gguf fixtures fixtures-transformers fixtures-check clean conformance vulkan-validation accuracy
 
 PQ = $(BUILD)/cli/portaquant
 DIGITS_TEST = examples/data/digits_test.safetensors
@@ -71,6 +71,11 @@ fixtures:
 	python3 tests/make_fixtures.py
 	python3 examples/train_digits.py
 	python3 tests/make_interop_fixtures.py
+
+# Regenerates tests/fixtures/transformers (transformers + optimum-quanto reference outputs, about a minute).
+fixtures-transformers:
+	python3 -m pip install -q -r tests/requirements-fixtures.txt
+	python3 tests/make_transformer_fixtures.py
 
 fixtures-check: fixtures
 	git diff --exit-code --stat -- tests/fixtures examples/models examples/data && echo "fixtures: identical to the committed files"
