@@ -1822,7 +1822,9 @@ def write_readme(out, b, n1):
     quant = [r for r in recs if r["kind"] != "float"]
     by_dir = {r["dir"]: r for r in recs}
     v = versions()
-    s = [README_HEAD.format(total=fmt_bytes(dir_bytes(out)), samples=CALIBRATION_SAMPLES,
+    readme = os.path.join(out, "README.md")
+    total = dir_bytes(out) - (os.path.getsize(readme) if os.path.exists(readme) else 0)
+    s = [README_HEAD.format(total=fmt_bytes(total) + " without this README", samples=CALIBRATION_SAMPLES,
                             length=CALIBRATION_LENGTH, new=NEW_TOKENS, vocab=VOCAB)]
     s.append("\n## Versions\n\n" + table(["package", "version"], list(v.items())))
     s.append("\nCPU, `torch.set_num_threads(1)`, `torch.use_deterministic_algorithms(True)`, attention "
