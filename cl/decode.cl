@@ -40,8 +40,8 @@ __kernel void kv_write(__global uchar* cache, __global const uchar* src, __globa
 // scores (one key per work-item at a time, all heads) sit in local memory; an online softmax
 // across chunks (running max m, sum l, accumulators rescaled by exp(m_old - m_new)) takes any
 // number of keys. For the weighted sum of V rows, work-item t takes dims 4q..4q+3 (q = t mod Q,
-// Q >= dv / 4 a power of two) of the keys = t / Q mod ATT_LOCAL / Q, and the partial sums are
-// added at the end. Local memory: 10 KB. d, dv <= ATT_MAX_D.
+// Q the least power of two with 4Q >= dv) of every (ATT_LOCAL / Q)-th key from key t / Q; the
+// partial sums are added at the end. Local memory: 9 KB. d, dv <= ATT_MAX_D.
 #define ATT_LOCAL 64
 #define ATT_GROUP 4
 #define ATT_SCORES 1024
@@ -231,8 +231,7 @@ __kernel void argmax(__global const uchar* x, __global int* out, const select_pa
 // by histograms of the elements that match the digits found so far; `remaining` says how many
 // elements equal to T belong to the top k. A compaction pass (workgroup prefix sums, in index
 // order, TOPK_RUN elements a work-item) then gathers every element above T and the first
-// `remaining` equal to T, and a bitonic
-// sort orders those k by rank. Local memory: 11 KB.
+// `remaining` equal to T, and a bitonic sort orders those k by rank. Local memory: 10 KB.
 __kernel void topk(__global const uchar* x, __global uchar* values, __global int* indices, const select_params p) {
   __local uint hist[SELECT_LOCAL];  // one bin per digit value: SELECT_LOCAL == 256
   __local uint scan[SELECT_LOCAL];

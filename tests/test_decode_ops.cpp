@@ -29,11 +29,6 @@ Tensor i32(std::vector<int32_t> values) {
   return Tensor::from_values(DType::I32, {n}, values);
 }
 
-// float32 outputs: the conformance default; bfloat16 ones: as if one element in 2^8 were off by
-// an ulp (2^-8 relative), where the device's and the reference's float32 values straddle a
-// rounding boundary.
-double nmse_bound(DType dtype) { return dtype == DType::F32 ? 1e-7 : 1.0 / (1 << 16); }
-
 Tensor ref1(const std::string& op, const std::vector<Tensor>& inputs, const OpParams& params = {}) {
   return find_op(op).reference(inputs, params).at(0);
 }
@@ -106,7 +101,7 @@ void run_decode_loop(const std::string& device_id, DType dtype) {
   dev.start = ex.input(i32({0})), dev.kv_len = ex.input(i32({static_cast<int32_t>(s.prompt)}));
   dev.step(s);
   const Tensor prefill = host.step(s, pk, pv, pq, 0);
-  EXPECT_LE(normalized_mse(prefill, ex.read(dev.out)), nmse_bound(dtype)) << "prefill";
+  EXPECT_LE(normalized_mse(prefill, ex.read(dev.out)), nmse_bound_for(OutputCheck{}, dtype)) << "prefill";
   ex.finish();
 
   // Decode: one plan recorded over the device-held inputs, replayed per token.
@@ -129,7 +124,7 @@ void run_decode_loop(const std::string& device_id, DType dtype) {
     device.backend().synchronize();
     const Tensor expected = host.step(s, k, v, q, static_cast<int32_t>(t));
     const Tensor out = device.download(dev.out.device);
-    EXPECT_LE(normalized_mse(expected, out), nmse_bound(dtype));
+    EXPECT_LE(normalized_mse(expected, out), nmse_bound_for(OutputCheck{}, dtype));
     // argmax is exact: the device's argmax of the device's attention output.
     EXPECT_TRUE(test::same_bits(device.download(dev.token.device), ref1("argmax", {out.reshape({1, -1})})));
   }

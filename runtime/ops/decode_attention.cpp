@@ -181,7 +181,8 @@ const std::vector<AttentionShape>& attention_shapes() {
 }
 
 // NaN, ±inf and -0 where the reference says what they give: in cache rows a query does not
-// see (beyond kv_len, or masked) they take no part; a -inf score gets weight 0.
+// see (beyond kv_len, or masked) they take no part; a -inf score gets weight 0; an infinite
+// value gives an infinite output column; a NaN query makes its row NaN.
 std::vector<OpCase> special_value_cases(DType dtype, uint32_t seed) {
   std::vector<OpCase> cases;
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
@@ -199,6 +200,12 @@ std::vector<OpCase> special_value_cases(DType dtype, uint32_t seed) {
   neg.inputs[2] = decode::with_values_at(neg.inputs[2], {0, 7}, {-0.0f, -0.0f});
   neg.label += " (-inf scores, -0 in v)";
   cases.push_back(neg);
+  // A NaN query element makes its row NaN; an infinite value its column infinite.
+  OpCase rows = attention_case({"NaN row", 2, 2, 4, 1, 3, 3, {4}, {{"causal", 1}}}, dtype, seed + 5);
+  rows.inputs[0] = decode::with_values_at(rows.inputs[0], {4}, {nan});
+  rows.inputs[2] = decode::with_values_at(rows.inputs[2], {1 * 3 + 2}, {inf});
+  rows.label += " (NaN in q, inf in v)";
+  cases.push_back(rows);
   return cases;
 }
 
