@@ -29,6 +29,7 @@ typedef struct {
   uint has_inv_freq;  // 1: inv_freq[half] is bound; 0: 2^(-(2i / rotary_dim) * log2(theta))
   float log2_theta;
   uint dtype;         // of x and the output (DT_*)
+  float neg_wrap;     // -128 · scale of quanto's int8 q/k, whose rotate_half leaves it unnegated; 0: off
 } rope_params;
 
 // One work-item per rotated pair (i, i + half), or per pass-through dim (from rotary_dim on):
@@ -54,8 +55,23 @@ __kernel void rope(__global const uchar* x, __global const int* positions, __glo
   }
   const float2 sc = accurate_sincos(angle);
   const float a = load_float(x, base + t, p.dtype), b = load_float(x, base + t + p.half_dim, p.dtype);
-  store_float(out, base + t, p.dtype, a * sc.y - b * sc.x);
-  store_float(out, base + t + p.half_dim, p.dtype, b * sc.y + a * sc.x);
+  const float minus_b = p.neg_wrap != 0.0f && b == p.neg_wrap ? b : -b;
+  if (p.dtype == DT_F32) {
+    store_float(out, base + t, p.dtype, a * sc.y + minus_b * sc.x);
+    store_float(out, base + t + p.half_dim, p.dtype, b * sc.y + a * sc.x);
+    return;
+  }
+  {
+    // float16/bfloat16 as transformers: cos/sin cast to the dtype, each product rounded to it.
+#pragma OPENCL FP_CONTRACT OFF
+    const float c = as_float(round_bits_to_dtype(as_uint(sc.y), p.dtype)), s = as_float(round_bits_to_dtype(as_uint(sc.x), p.dtype));
+    const float p1 = as_float(round_bits_to_dtype(as_uint(a * c), p.dtype));
+    const float p2 = as_float(round_bits_to_dtype(as_uint(minus_b * s), p.dtype));
+    const float p3 = as_float(round_bits_to_dtype(as_uint(b * c), p.dtype));
+    const float p4 = as_float(round_bits_to_dtype(as_uint(a * s), p.dtype));
+    store_float(out, base + t, p.dtype, p1 + p2);
+    store_float(out, base + t + p.half_dim, p.dtype, p3 + p4);
+  }
 }
 
 // sdpa: one workgroup of SDPA_LOCAL work-items per (head, query row). Keys go in chunks of up

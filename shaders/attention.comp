@@ -16,6 +16,7 @@ layout(push_constant) uniform Params {
   uint rows, heads, head_dim, half_dim, has_inv_freq;
   float log2_theta;
   uint dtype;
+  float neg_wrap;  // -128 · scale of quanto's int8 q/k, whose rotate_half leaves it unnegated; 0: off
 } p;
 
 // sin and cos with an absolute error below 8e-8 for |a| < 2^17 * pi/2: exact four-part quadrant
@@ -51,8 +52,22 @@ void main() {
   precise float angle = float(positions[row / p.heads]) * inv;
   const vec2 sc = accurate_sincos(angle);
   const float a = LOAD_FLOAT(x, base + t, p.dtype), b = LOAD_FLOAT(x, base + t + p.half_dim, p.dtype);
-  STORE_FLOAT(result, base + t, p.dtype, a * sc.y - b * sc.x);
-  STORE_FLOAT(result, base + t + p.half_dim, p.dtype, b * sc.y + a * sc.x);
+  const float minus_b = p.neg_wrap != 0.0 && b == p.neg_wrap ? b : -b;
+  if (p.dtype == DT_F32) {
+    STORE_FLOAT(result, base + t, p.dtype, a * sc.y + minus_b * sc.x);
+    STORE_FLOAT(result, base + t + p.half_dim, p.dtype, b * sc.y + a * sc.x);
+    return;
+  }
+  // float16/bfloat16 as transformers: cos/sin cast to the dtype, each product rounded to it.
+  const float c = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(sc.y), p.dtype));
+  const float s = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(sc.x), p.dtype));
+  precise float ac = a * c, bs = minus_b * s, bc = b * c, as_ = a * s;
+  const float p1 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(ac), p.dtype));
+  const float p2 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(bs), p.dtype));
+  const float p3 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(bc), p.dtype));
+  const float p4 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(as_), p.dtype));
+  STORE_FLOAT(result, base + t, p.dtype, p1 + p2);
+  STORE_FLOAT(result, base + t + p.half_dim, p.dtype, p3 + p4);
 }
 #endif
 

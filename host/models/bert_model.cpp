@@ -91,7 +91,9 @@ std::unique_ptr<nn::Module> build_bert(const BertConfig& c, bool with_pooler) {
   return root;
 }
 
-BertModules bert_modules(nn::Module& root) {
+BertModules bert_modules(nn::Module& top) {
+  // BertForMaskedLM holds the encoder as its child "bert".
+  nn::Module& root = find_child(top, "bert") ? child(top, "bert") : top;
   nn::Module& emb = child(root, "embeddings");
   BertModules b{typed<nn::Embedding>(emb, "word_embeddings"), typed<nn::Embedding>(emb, "position_embeddings"),
                 typed<nn::Embedding>(emb, "token_type_embeddings"), typed<nn::LayerNorm>(emb, "LayerNorm"), &emb, {},

@@ -28,12 +28,12 @@ float absmax_activation_scale(const std::vector<float>& values, QType qtype, DTy
   return round_to_dtype(dtype, amax / qtype_info(qtype).qmax);
 }
 
-float updated_scale(float scale, float fresh, float momentum, DType dtype) {
+float updated_scale(float scale, float fresh, double momentum, DType dtype) {
   if (scale == 1.0f) return fresh;
-  // torch turns the python floats momentum and 1 - momentum (computed in double) into float32
-  // operands of each 0-dim op.
-  const auto keep = static_cast<float>(static_cast<double>(momentum));
-  const auto take = static_cast<float>(1.0 - static_cast<double>(momentum));
+  // torch turns the python floats momentum and 1 - momentum (computed in double: for 0.9 that
+  // is 0.09999999999999998, i.e. 0.1f, not 1.0f - 0.9f) into float32 operands of each 0-dim op.
+  const auto keep = static_cast<float>(momentum);
+  const auto take = static_cast<float>(1.0 - momentum);
   return round_to_dtype(dtype, round_to_dtype(dtype, keep * scale) + round_to_dtype(dtype, fresh * take));
 }
 

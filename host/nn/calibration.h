@@ -30,8 +30,9 @@ std::string_view streamline_name(Streamline s);
 Streamline parse_streamline(std::string_view name);  // "quanto", "designed", "off"; throws listing them
 
 struct CalibrationOptions {
-  // EMA momentum for output scales (quanto's Calibration(momentum=...)).
-  float momentum = 0.9f;
+  // EMA momentum for output scales (quanto's Calibration(momentum=...)): a double, as the
+  // python float it stands for, since 1 - momentum is computed in double before torch rounds it.
+  double momentum = 0.9;
   // quanto ignores Calibration's momentum for input scales and always uses 0.9 (its
   // calibrate_input hook has its own default argument); false applies `momentum` to inputs too.
   bool quanto_input_momentum = true;
@@ -43,9 +44,10 @@ struct CalibrationOptions {
 float absmax_activation_scale(const std::vector<float>& values, QType qtype, DType dtype = DType::F32);
 
 // quanto's _updated_scale on 0-dim tensors of `dtype`: the fresh scale replaces the 1.0
-// sentinel, else momentum·scale + fresh·(1 − momentum) with python-float constants, each torch
-// op computed in float32 and rounded to `dtype`.
-float updated_scale(float scale, float fresh, float momentum, DType dtype = DType::F32);
+// sentinel, else momentum·scale + fresh·(1 − momentum) with python-float constants (float32
+// momentum and float32 of the double 1 − momentum: 0.9f and 0.1f for 0.9), each torch op
+// computed in float32 and rounded to `dtype`.
+float updated_scale(float scale, float fresh, double momentum, DType dtype = DType::F32);
 
 // Modules whose activations are quantized with scales still at 1.0.
 std::vector<std::string> uncalibrated_modules(const Module& root);

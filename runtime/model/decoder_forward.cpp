@@ -1,5 +1,6 @@
 #include "runtime/model/decoder_forward.h"
 
+#include "host/float_format.h"
 #include "host/models/decoder_model.h"
 
 namespace pq::rt::model {
@@ -23,12 +24,20 @@ Value linear(Block& b, nn::Linear& l, const std::string& name, const Value& x) {
   return linear_module(b.ex, l, name, {x}, b.cal, b.dtype).value;
 }
 
-Value rope(Block& b, const Value& x, int64_t heads, const DecoderInputs& in) {
+// quanto's rotate_half negates a quantized int8 q/k on its codes, where -(-128) wraps to -128:
+// the element -128·scale keeps its sign (rope's neg_wrap). Other activations negate exactly.
+double neg_wrap(const Activation& a) {
+  if (a.qtype != QType::QInt8) return 0.0;
+  return round_to_dtype(a.value.dtype, -128.0f * a.scale);
+}
+
+Value rope(Block& b, const Activation& x, int64_t heads, const DecoderInputs& in) {
   const Value inv_freq = b.ex.has_constant("rope.inv_freq")
                              ? b.ex.constant("rope.inv_freq", {})
                              : b.ex.constant("rope.inv_freq", Tensor::from_values(DType::F32, {b.config.head_dim / 2},
                                                                                   models::rope_inv_freq(b.config.rope, b.config.head_dim)));
-  return b.ex.run1("rope", {b.ex.reshape(x, {b.n, heads, b.config.head_dim}), in.positions, inv_freq});
+  return b.ex.run1("rope", {b.ex.reshape(x.value, {b.n, heads, b.config.head_dim}), in.positions, inv_freq},
+                   {{"neg_wrap", neg_wrap(x)}});
 }
 
 // LlamaAttention: q/k/v projections, rotary embeddings, the block's keys and values into the
@@ -36,8 +45,8 @@ Value rope(Block& b, const Value& x, int64_t heads, const DecoderInputs& in) {
 Value attention(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x, size_t layer,
                 KvCache& cache, const DecoderInputs& in) {
   const DecoderConfig& c = b.config;
-  const Value q = rope(b, linear(b, *l.q_proj, prefix + "q_proj", x), c.num_heads, in);
-  const Value k = rope(b, linear(b, *l.k_proj, prefix + "k_proj", x), c.num_kv_heads, in);
+  const Value q = rope(b, linear_module(b.ex, *l.q_proj, prefix + "q_proj", {x}, b.cal, b.dtype), c.num_heads, in);
+  const Value k = rope(b, linear_module(b.ex, *l.k_proj, prefix + "k_proj", {x}, b.cal, b.dtype), c.num_kv_heads, in);
   const Value v = b.ex.reshape(linear(b, *l.v_proj, prefix + "v_proj", x), {b.n, c.num_kv_heads, c.head_dim});
   cache.keys[layer] = b.ex.run1("kv_write", {cache.keys[layer], k, in.start});
   cache.values[layer] = b.ex.run1("kv_write", {cache.values[layer], v, in.start});

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "host/float_format.h"
 #include "runtime/ops/nn_ops.h"
 #include "runtime/ops/op_helpers.h"
 
@@ -27,6 +28,9 @@ namespace {
 //   out[i]        = x[i] * cos(angle) - x[i + half] * sin(angle)
 //   out[i + half] = x[i + half] * cos(angle) + x[i] * sin(angle)
 // and dims from rotary_dim on pass through (partial rotary, as in GPT-NeoX / Phi).
+// Param neg_wrap (default 0 = off): x holds int8 codes × scale with neg_wrap = -128 · scale, as
+// optimum-quanto's quantized q/k do; its rotate_half negates the int8 codes, where -(-128)
+// wraps to -128, so an x[i + half] equal to neg_wrap enters the first half unnegated.
 // inv_freq, when not given, is HF's default 1 / theta^(2i / rotary_dim). Passing it as an input
 // covers the scaled variants (Llama 3, NTK, YaRN) and makes the angles bit-identical to the
 // host's; computed on the device, exp2 differs from the host's pow by a few ulp.
@@ -44,6 +48,7 @@ struct RopeParams {
   uint32_t rows, heads, head_dim, half, has_inv_freq;
   float log2_theta;
   uint32_t dtype;  // of x and the output
+  float neg_wrap;  // 0: off
 };
 
 RopeGeometry rope_geometry(const std::vector<TensorSpec>& in, const OpParams& p) {
@@ -89,16 +94,28 @@ std::vector<Tensor> rope_reference(const std::vector<Tensor>& in, const OpParams
   const RopeGeometry g = rope_geometry(specs, p);
   const std::vector<float> inv = rope_inv_freq(g, in);
   const std::vector<int32_t> pos = nn::int32_values(in[1]);
+  const auto neg_wrap = static_cast<float>(p.get("neg_wrap", 0.0));
+  const DType dtype = in[0].dtype();
   std::vector<float> out = in[0].to_float_vector();  // pass-through dims keep their values
   const std::vector<float> x = out;
   for (int64_t row = 0; row < g.seq * g.heads; ++row) {
     const int64_t base = row * g.head_dim;
     for (int64_t i = 0; i < g.half; ++i) {
       const float angle = static_cast<float>(pos[static_cast<size_t>(row / g.heads)]) * inv[static_cast<size_t>(i)];
-      const double c = std::cos(static_cast<double>(angle)), s = std::sin(static_cast<double>(angle));
-      const double a = x[static_cast<size_t>(base + i)], b = x[static_cast<size_t>(base + i + g.half)];
-      out[static_cast<size_t>(base + i)] = static_cast<float>(a * c - b * s);
-      out[static_cast<size_t>(base + i + g.half)] = static_cast<float>(b * c + a * s);
+      const float a = x[static_cast<size_t>(base + i)], b = x[static_cast<size_t>(base + i + g.half)];
+      const float minus_b = neg_wrap != 0.0f && b == neg_wrap ? b : -b;
+      if (dtype == DType::F32) {
+        const double c = std::cos(static_cast<double>(angle)), s = std::sin(static_cast<double>(angle));
+        out[static_cast<size_t>(base + i)] = static_cast<float>(a * c + minus_b * s);
+        out[static_cast<size_t>(base + i + g.half)] = static_cast<float>(b * c + a * s);
+        continue;
+      }
+      // float16/bfloat16 as transformers computes it: cos and sin (float32) cast to the dtype,
+      // then x * cos + rotate_half(x) * sin with every product and the sum rounded to it.
+      auto r = [&](double v) { return round_to_dtype(dtype, static_cast<float>(v)); };
+      const float c = r(std::cos(static_cast<double>(angle))), s = r(std::sin(static_cast<double>(angle)));
+      out[static_cast<size_t>(base + i)] = r(r(a * c) + r(minus_b * s));
+      out[static_cast<size_t>(base + i + g.half)] = r(r(b * c) + r(a * s));
     }
   }
   return {Tensor::from_floats(in[0].dtype(), in[0].shape(), out)};
@@ -115,7 +132,7 @@ void rope_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const 
   launch.buffers = {in[0].buffer.get(), in[1].buffer.get(), nn::buffer_or_placeholder(in, 2), out[0].buffer.get()};
   launch.set_params(RopeParams{nn::u32(g.seq * g.heads), nn::u32(g.heads), nn::u32(g.head_dim), nn::u32(g.half),
                                g.has_inv_freq ? 1u : 0u, static_cast<float>(std::log2(g.theta)),
-                               float_dtype_code(in[0].dtype)});
+                               float_dtype_code(in[0].dtype), static_cast<float>(p.get("neg_wrap", 0.0))});
   ctx.launch(launch);
 }
 
@@ -164,6 +181,13 @@ std::vector<OpCase> rope_cases() {
                      {random_tensor(dtype, {5, 3, 6}, seed++), positions(5, 100, 3)},
                      {{"rotary_dim", 4}}});
   }
+  // quanto's int8 q/k: codes × 0.25 with some codes at -128, whose negation wraps.
+  for (DType dtype : float_dtypes()) {
+    std::vector<float> codes = random_tensor(DType::F32, {3, 2, 16}, seed++, -127.0f, 127.0f).to_float_vector();
+    for (size_t i = 0; i < codes.size(); ++i) codes[i] = i % 5 == 3 ? -128.0f * 0.25f : std::nearbyint(codes[i]) * 0.25f;
+    cases.push_back({dtype_tag(dtype) + "x[3,2,16] int8 codes, neg_wrap", {Tensor::from_floats(dtype, {3, 2, 16}, codes), positions(3, 50, 6)},
+                     {{"neg_wrap", -32.0}}});
+  }
   for (DType dtype : float_dtypes()) {
     cases.push_back({dtype_tag(dtype) + "x[5,3,10] rotary 6 special values",
                      {with_special_values(random_tensor(dtype, {5, 3, 10}, seed++), 7, 1), positions(5, 100, 4)},
@@ -177,7 +201,8 @@ OpDef rope_op() {
   def.name = "rope";
   def.summary =
       "rope(x[seq,heads,head_dim], positions[seq] int32[, inv_freq[rotary_dim/2] float32]): float32/float16/"
-      "bfloat16, output in x's dtype, HF rotate_half; params theta (10000), rotary_dim (head_dim)";
+      "bfloat16, output in x's dtype, HF rotate_half; params theta (10000), rotary_dim (head_dim), neg_wrap (0; "
+      "-128·scale: quanto's int8 negation wrap)";
   def.infer = [](const std::vector<TensorSpec>& in, const OpParams& p) {
     rope_geometry(in, p);
     return std::vector<TensorSpec>{in[0]};
