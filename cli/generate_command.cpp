@@ -47,10 +47,10 @@ void run_generate(const GenerateArgs& args, std::ostream& out) {
   const rt::model::DeviceMemory memory = runner.memory();
   std::fprintf(stderr,
                "prompt: %lld tokens, %.1f tokens/s; generation: %lld tokens, %.1f tokens/s (%s; device memory: weights %.1f MiB, "
-               "KV cache %.1f MiB)\n",
+               "KV cache %.1f MiB, plan scratch %.1f MiB)\n",
                static_cast<long long>(stats.prompt_tokens), stats.prompt_tokens_per_second(),
                static_cast<long long>(stats.generated_tokens), stats.generation_tokens_per_second(),
-               runner.device().info().id().c_str(), memory.weights / 1048576.0, memory.kv_cache / 1048576.0);
+               runner.device().info().id().c_str(), memory.weights / 1048576.0, memory.kv_cache / 1048576.0, memory.scratch / 1048576.0);
 }
 
 }  // namespace pq::cli

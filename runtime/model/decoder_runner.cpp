@@ -20,6 +20,7 @@ struct DecoderRunner::Plan {
   std::unique_ptr<RecordedPlan> recorded;
   std::vector<std::shared_ptr<void>> keepalive;
   int eager_runs = 0;
+  uint64_t scratch_bytes = 0;  // its intermediates
 };
 
 DecoderRunner::DecoderRunner(nn::Model& model, Device device, int64_t max_context)
@@ -102,7 +103,9 @@ Tensor DecoderRunner::run(std::span<const int32_t> tokens, int64_t start, std::s
   // captures launches only.
   if (device_.is_cpu() || ++plan.eager_runs < 2) return result;
   executor_.finish();
+  executor_.reset_allocated_bytes();
   plan.recorded = device_.backend().record([&] { plan.output = graph(); });
+  plan.scratch_bytes = executor_.allocated_bytes();
   executor_.move_keepalive_to(plan.keepalive);
   return result;
 }
@@ -139,6 +142,7 @@ DeviceMemory DecoderRunner::memory() const {
   DeviceMemory m;
   m.weights = device_weight_bytes(model_);
   m.kv_cache = static_cast<uint64_t>(2 * c.num_layers * max_context_ * c.num_kv_heads * c.head_dim) * dtype_size(model_.dtype);
+  for (const auto& [shape, plan] : plans_) m.scratch += plan->scratch_bytes;
   return m;
 }
 

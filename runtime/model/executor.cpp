@@ -34,7 +34,9 @@ std::vector<Value> Executor::run(const std::string& name, const std::vector<Valu
   std::vector<DeviceTensor> in;
   for (const auto& v : inputs) in.push_back(v.device);
   const std::vector<DeviceTensor> out = device_.outputs_for(op, in, out_specs);
-  for (const DeviceTensor& d : out) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    const DeviceTensor& d = out[i];
+    if (!in_place_input(op, i)) allocated_bytes_ += d.buffer->size();
     keepalive_.push_back(d.buffer);
     outputs.push_back({{}, d, d.dtype, d.shape});
   }

@@ -46,11 +46,16 @@ class Executor {
   void finish();
   // Hands over what must outlive a recorded plan (outputs, scratch memory).
   void move_keepalive_to(std::vector<std::shared_ptr<void>>& out);
+  // Bytes of the op outputs allocated on the device since the last reset (device memory reports:
+  // what a recorded plan keeps for its intermediates).
+  uint64_t allocated_bytes() const { return allocated_bytes_; }
+  void reset_allocated_bytes() { allocated_bytes_ = 0; }
 
  private:
   const Device& device_;
   std::map<std::string, Value> constants_;
   std::vector<std::shared_ptr<void>> keepalive_;  // until finish(): launches may still read them
+  uint64_t allocated_bytes_ = 0;
 };
 
 }  // namespace pq::rt::model

@@ -107,11 +107,11 @@ std::vector<ModelBenchRow> bench_model(nn::Model& model, const Device& device, c
 }
 
 std::string model_bench_table(const ModelBenchReport& report) {
-  std::string out = report.model + ": " + report.description + "\n\n| device | test | tokens/s | weights MiB | KV cache MiB |\n|---|---|---:|---:|---:|\n";
+  std::string out = report.model + ": " + report.description + "\n\n| device | test | tokens/s | weights MiB | KV cache MiB | plan scratch MiB |\n|---|---|---:|---:|---:|---:|\n";
   char line[256];
   for (const auto& r : report.rows) {
-    std::snprintf(line, sizeof line, "| %s | %s | %.2f ± %.2f | %.1f | %.1f |\n", r.device.c_str(), r.test.c_str(), r.mean, r.stddev,
-                  r.memory.weights / 1048576.0, r.memory.kv_cache / 1048576.0);
+    std::snprintf(line, sizeof line, "| %s | %s | %.2f ± %.2f | %.1f | %.1f | %.1f |\n", r.device.c_str(), r.test.c_str(), r.mean,
+                  r.stddev, r.memory.weights / 1048576.0, r.memory.kv_cache / 1048576.0, r.memory.scratch / 1048576.0);
     out += line;
   }
   std::snprintf(line, sizeof line, "\npeak host RSS: %.1f MiB\n", report.peak_rss_bytes / 1048576.0);
@@ -124,7 +124,7 @@ std::string model_bench_json(const ModelBenchReport& report) {
   for (const auto& r : report.rows) {
     j["results"].push_back({{"device", r.device}, {"device_name", r.device_name}, {"test", r.test}, {"tokens_per_second", r.tokens_per_second},
                             {"mean", r.mean}, {"stddev", r.stddev}, {"weight_bytes", r.memory.weights},
-                            {"kv_cache_bytes", r.memory.kv_cache}});
+                            {"kv_cache_bytes", r.memory.kv_cache}, {"scratch_bytes", r.memory.scratch}});
   }
   return j.dump(2) + "\n";
 }
