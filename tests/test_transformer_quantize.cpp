@@ -10,6 +10,7 @@
 #include "host/json_fields.h"
 #include "host/nn/calibration.h"
 #include "host/quanto_qmap.h"
+#include "host/quanto_state_dict.h"
 #include "host/safetensors.h"
 #include "runtime/model/quantize_workflow.h"
 #include "tests/test_support.h"
@@ -136,3 +137,30 @@ TEST(CalibrationArithmetic, ReplaysQuantosTraceStepByStep) {
 
 }  // namespace
 }  // namespace pq::rt::model
+
+namespace pq {
+namespace {
+
+// The small Linear cases of the fixtures: quanto's Linear(n, 1) in every qtype and dtype, and
+// a bfloat16 qint4 weight with G = 128 that quanto saves through its TinyGemm layout.
+TEST(QuantoSmallLinears, OurQuantizationIsQuantosStateDict) {
+  std::vector<std::filesystem::path> dirs{test::transformer_fixtures() / "linear_tinygemm"};
+  for (const auto& e : std::filesystem::directory_iterator(test::transformer_fixtures() / "linear_n1")) dirs.push_back(e.path());
+  size_t checked = 0;
+  for (const auto& dir : dirs) {
+    const QuantizationMap qmap = read_qmap(dir / kQuantoQmapFileName);
+    const Tensor weight = SafetensorsFile::open(dir / "reference.safetensors").load("weight");
+    const Checkpoint theirs = Checkpoint::open(dir / "model.safetensors");
+    const QuantizedWeight ours = quantize_weight(weight, *qmap.at("0").weights);
+    NamedTensors tensors;
+    append_quantized_weight(tensors, "0", ours);
+    for (const auto& [name, t] : tensors) {
+      EXPECT_TRUE(test::same_bits(t, theirs.load(name))) << dir.filename() << " " << name;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 40u);
+}
+
+}  // namespace
+}  // namespace pq

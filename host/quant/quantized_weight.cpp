@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "host/float_format.h"
 #include "host/quant/affine.h"
 #include "host/quant/group_size.h"
 #include "host/quant/packing.h"
@@ -38,6 +39,25 @@ Optimizer check_optimizer(QType qtype, std::optional<Optimizer> requested, std::
                                 (sub_byte ? " (use max or hqq)" : " (8-bit qtypes are symmetric: use absmax)"));
   }
   return optimizer;
+}
+
+// quanto on a CPU freezes a bfloat16 qint4 Linear weight with G = 128 into its TinyGemm layout
+// (the codes unchanged, zero = 8·scale − shift in bfloat16) and saves shift' = 8·scale − zero,
+// which is not always −min in bfloat16: writing the same shift keeps our files quanto's.
+bool tinygemm_round_trip(const QuantizedWeight& q) {
+  return q.qtype == QType::QInt4 && q.float_dtype == DType::BF16 && q.shape.size() == 2 && q.group_size == 128 &&
+         q.shape[0] % 16 == 0;
+}
+
+Tensor tinygemm_shift(const AffineParams& params) {
+  const std::vector<float> scale = params.scale.to_float_vector();
+  std::vector<float> shift = params.shift.to_float_vector();
+  for (size_t i = 0; i < shift.size(); ++i) {
+    const float eight_scale = round_to_dtype(DType::BF16, 8.0f * scale[i]);
+    const float zero = round_to_dtype(DType::BF16, eight_scale - shift[i]);
+    shift[i] = round_to_dtype(DType::BF16, eight_scale - zero);
+  }
+  return Tensor::from_floats(DType::BF16, params.shift.shape(), shift);
 }
 
 }  // namespace
@@ -89,10 +109,10 @@ QuantizedWeight quantize_weight(const Tensor& weight, QType qtype, const Quantiz
     q.axis = 0;
     q.group_size = resolve_group_size(weight.shape(), qtype, options.group_size);
     const Tensor grouped = group_weight(weight, q.group_size);
-    const AffineParams params = optimizer == Optimizer::Hqq ? hqq_optimizer(grouped, qtype) : max_optimizer(grouped, qtype);
+    AffineParams params = optimizer == Optimizer::Hqq ? hqq_optimizer(grouped, qtype) : max_optimizer(grouped, qtype);
     q.data = quantize_affine(grouped, q.bits(), params);
     q.scale = params.scale;
-    q.shift = params.shift;
+    q.shift = tinygemm_round_trip(q) ? tinygemm_shift(params) : params.shift;
     return q;
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(subject(name) + ": " + e.what());
