@@ -3,18 +3,19 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <iterator>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
 
 #include "host/atomic_file.h"
+#include "host/json_fields.h"
+#include "host/printable.h"
 
 namespace pq {
 namespace {
@@ -22,16 +23,7 @@ namespace {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string single_quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
-
-std::string read_text_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::system_error(errno, std::generic_category(), "cannot open " + path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw std::system_error(errno, std::generic_category(), "cannot read " + path.string());
-  return text.str();
-}
+std::string single_quoted(std::string_view text) { return quote(text); }
 
 // Shards live next to the index; an entry that climbs out of that directory is refused.
 bool is_safe_relative_path(const std::string& file) {
@@ -44,7 +36,14 @@ bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// "model-00001-of-00003.safetensors" (five digits or more, as transformers writes them).
+std::string shard_file_name(size_t index, size_t count) {
+  char name[64];
+  std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", index + 1, count);
+  return name;
+}
+
+}  // namespace
+
 bool is_shard_file_name(std::string_view name) {
   constexpr std::string_view prefix = "model-";
   constexpr std::string_view suffix = ".safetensors";
@@ -57,14 +56,6 @@ bool is_shard_file_name(std::string_view name) {
   const std::string_view count = numbers.substr(split + separator.size());
   return index.size() >= 5 && count.size() >= 5 && all_digits(index) && all_digits(count);
 }
-
-std::string shard_file_name(size_t index, size_t count) {
-  char name[64];
-  std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", index + 1, count);
-  return name;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------- reading
 
@@ -160,28 +151,25 @@ struct Checkpoint::State {
   static std::unique_ptr<State> for_index(const fs::path& index_path) {
     auto state = std::make_unique<State>();
     state->index_path = index_path;
-    json index;
-    try {
-      index = json::parse(read_text_file(index_path));
-    } catch (const json::exception& error) {
-      state->fail(std::string("not valid JSON: ") + error.what());
-    }
-    state->read_weight_map(index);
+    const json index = read_json_file(index_path.string());
+    state->read_weight_map(JsonFields(index, index_path.string()));
     return state;
   }
 
-  void read_weight_map(const json& index) {
-    if (!index.is_object()) fail("the index must be a JSON object");
-    const auto weight_map = index.find("weight_map");
-    if (weight_map == index.end() || !weight_map->is_object()) {
-      fail("the index needs a 'weight_map' object mapping tensor names to shard files");
-    }
+  // transformers' index: {"metadata": {"total_size": N, ...}, "weight_map": {tensor: shard}}.
+  void read_weight_map(const JsonFields& index) {
+    if (index.has("metadata")) index.object("metadata").integer("total_size", 0, std::numeric_limits<int64_t>::max(), 0);
+    if (!index.has("weight_map")) index.fail("weight_map", "missing: the index maps tensor names to shard files there");
+    const JsonFields weight_map = index.object("weight_map");
+    const auto entries = weight_map.members();
+    if (entries.empty()) index.fail("weight_map", "empty: the index names no tensor");
     std::map<std::string, std::vector<std::string>> tensors_of_shard;
-    for (const auto& [name, file] : weight_map->items()) {
-      if (!file.is_string()) fail(name, "the weight_map entry must be a file name string");
-      const auto& file_name = file.get_ref<const std::string&>();
+    for (const auto& [name, file] : entries) {
+      if (name == "__metadata__") weight_map.fail(name, "is a name safetensors reserves, not a tensor");
+      if (!file->is_string()) weight_map.fail(name, "expected a shard file name (a string)");
+      const auto& file_name = file->get_ref<const std::string&>();
       if (!is_safe_relative_path(file_name)) {
-        fail(name, "shard " + single_quoted(file_name) + " is not a relative path inside the checkpoint directory");
+        weight_map.fail(name, "shard " + single_quoted(file_name) + " is not a relative path inside the checkpoint directory");
       }
       tensors_of_shard[file_name].push_back(name);
       names.push_back(name);
@@ -189,8 +177,11 @@ struct Checkpoint::State {
     const fs::path directory = index_path.parent_path();
     for (const auto& [file_name, tensors] : tensors_of_shard) {
       const fs::path path = directory / file_name;
-      if (!fs::is_regular_file(path)) {
-        fail(tensors.front(), "the index maps it to shard " + single_quoted(file_name) + ", which does not exist");
+      std::error_code error;  // a name the file system refuses (too long, ...) is an error of the index
+      if (!fs::is_regular_file(path, error)) {
+        const bool absent = !error || error == std::errc::no_such_file_or_directory;
+        fail(tensors.front(), "the index maps it to shard " + single_quoted(file_name) + ", which " +
+                                  (absent ? std::string("does not exist") : "cannot be looked up (" + error.message() + ")"));
       }
       for (const std::string& tensor : tensors) shard_of_tensor.emplace(tensor, shards.size());
       shards.push_back(Shard{path, file_name, std::nullopt});
@@ -304,18 +295,24 @@ void remove_stale_shards(const fs::path& dir, const std::set<std::string>& keep)
 }  // namespace
 
 void save_checkpoint(const fs::path& dir, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata,
-                     uint64_t max_shard_bytes) {
+                     uint64_t max_shard_bytes, const std::function<void(uint64_t done, uint64_t total)>& on_bytes) {
   check_unique_names(tensors);
   for (const auto& [name, tensor] : tensors) {
     if (!tensor.defined()) throw std::invalid_argument("tensor " + single_quoted(name) + " is undefined");
   }
   const std::vector<NamedTensors> shards = split_into_shards(tensors, max_shard_bytes);
+  uint64_t total = 0, done = 0;
+  for (const auto& named : tensors) total += named.second.nbytes();
+  const TensorWritten on_tensor = [&](uint64_t bytes) {
+    done += bytes;
+    if (on_bytes) on_bytes(done, total);
+  };
   fs::create_directories(dir);
   const fs::path index_path = dir / kCheckpointIndexFileName;
   const fs::path single_path = dir / kSingleCheckpointFileName;
 
   if (shards.size() == 1) {
-    save_safetensors(single_path, shards.front(), metadata);
+    save_safetensors(single_path, shards.front(), metadata, on_tensor);
     remove_if_present(index_path);
     remove_stale_shards(dir, {});
     return;
@@ -327,7 +324,7 @@ void save_checkpoint(const fs::path& dir, const NamedTensors& tensors, const std
   std::set<std::string> written;
   for (size_t i = 0; i < shards.size(); ++i) {
     const std::string name = shard_file_name(i, shards.size());
-    save_safetensors(dir / name, shards[i], metadata);
+    save_safetensors(dir / name, shards[i], metadata, on_tensor);
     written.insert(name);
   }
   remove_if_present(single_path);  // it would take precedence over the index

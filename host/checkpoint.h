@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,9 @@ namespace pq {
 
 inline constexpr std::string_view kSingleCheckpointFileName = "model.safetensors";
 inline constexpr std::string_view kCheckpointIndexFileName = "model.safetensors.index.json";
+
+// "model-00001-of-00003.safetensors" (five digits or more, as transformers writes them).
+bool is_shard_file_name(std::string_view name);
 
 class Checkpoint {
  public:
@@ -60,7 +64,9 @@ class Checkpoint {
 // Files of an earlier save that this one does not overwrite (a stale index, single file or
 // shard `model-*-of-*.safetensors`) are removed, so the directory never describes a mix of
 // old and new tensors; other files are left alone.
+// `on_bytes` (optional) follows the tensors' bytes as they are written: (done, total).
 void save_checkpoint(const std::filesystem::path& dir, const NamedTensors& tensors,
-                     const std::map<std::string, std::string>& metadata, uint64_t max_shard_bytes);
+                     const std::map<std::string, std::string>& metadata, uint64_t max_shard_bytes,
+                     const std::function<void(uint64_t done, uint64_t total)>& on_bytes = {});
 
 }  // namespace pq

@@ -1,29 +1,50 @@
 #include "host/json_fields.h"
 
+#include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <sstream>
-#include <system_error>
 
 #include "host/errors.h"
+#include "host/printable.h"
+#include "host/regular_file.h"
 
 namespace pq {
 namespace {
 
 using nlohmann::json;
 
-// A short rendering of a value for messages (long values are cut).
-std::string shown(const json& value) {
-  std::string text = value.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return text;
+// A short rendering of a value for messages (long values are cut, control characters escaped).
+std::string shown(const json& value) { return printable(value.dump(-1, ' ', false, json::error_handler_t::replace), 40); }
+
+// The integer a JSON number holds, or nullopt when it is not an integer that fits int64_t.
+std::optional<int64_t> integer_value(const json& v) {
+  if (!v.is_number_integer()) return std::nullopt;
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return std::nullopt;
+  }
+  return v.get<int64_t>();
 }
 
-// Deeper nesting than this is no configuration anyone writes; refusing it bounds the parser's
-// recursion (nlohmann::json recurses once per level).
-constexpr int kMaxJsonDepth = 64;
+// Identifier-like keys are shown as path.key (array elements as key[3]); others as path["key"].
+bool is_plain_key(const std::string& key) {
+  return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '[' ||
+           c == ']';
+  });
+}
 
-void check_nesting(const std::string& text, const std::string& path) {
+// nlohmann's messages start with "[json.exception.parse_error.101] "; the rest says where.
+std::string parse_error_text(const json::exception& e) {
+  std::string text = e.what();
+  if (text.starts_with("[json.exception.")) {
+    const size_t end = text.find("] ");
+    if (end != std::string::npos) text = text.substr(end + 2);
+  }
+  return printable(text);
+}
+
+// Refusing deep nesting bounds the work and memory of hostile input before nlohmann sees it.
+void check_nesting(std::string_view text, const std::string& path) {
   int depth = 0;
   bool in_string = false;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -51,9 +72,12 @@ JsonFields::JsonFields(const json& object, std::string source, std::string path)
   }
 }
 
-std::string JsonFields::where(const std::string& key) const {
-  return source_ + ": " + (path_.empty() ? key : path_ + "." + key);
+std::string JsonFields::child_path(const std::string& key) const {
+  if (is_plain_key(key)) return path_.empty() ? key : path_ + "." + key;
+  return path_ + "[\"" + printable(key, 120) + "\"]";
 }
+
+std::string JsonFields::where(const std::string& key) const { return source_ + ": " + child_path(key); }
 
 void JsonFields::fail(const std::string& key, const std::string& message) const { throw FormatError(where(key) + ": " + message); }
 
@@ -81,14 +105,8 @@ int64_t JsonFields::integer(const std::string& key, int64_t lo, int64_t hi) cons
   const json& v = raw(key);
   // Only JSON integers: Python's json writes an int without a point, so 8.0 or 8.5 in an integer
   // field means the file was not written from the integer it should hold.
-  int64_t value = 0;
-  if (v.is_number_integer()) {
-    value = v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-                ? std::numeric_limits<int64_t>::max()
-                : v.get<int64_t>();
-  } else {
-    fail(key, "expected an integer, got " + shown(v));
-  }
+  if (!v.is_number_integer()) fail(key, "expected an integer, got " + shown(v));
+  const int64_t value = integer_value(v).value_or(std::numeric_limits<int64_t>::max());
   if (value < lo || value > hi) {
     fail(key, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + shown(v));
   }
@@ -159,11 +177,12 @@ std::vector<int64_t> JsonFields::integers(const std::string& key, int64_t lo, in
   std::vector<int64_t> out;
   for (size_t i = 0; i < v->size(); ++i) {
     const json& e = (*v)[i];
-    if (!e.is_number_integer() || e.get<int64_t>() < lo || e.get<int64_t>() > hi) {
+    const std::optional<int64_t> value = integer_value(e);
+    if (!value || *value < lo || *value > hi) {
       fail(key + "[" + std::to_string(i) + "]", "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
                                                      "], got " + shown(e));
     }
-    out.push_back(e.get<int64_t>());
+    out.push_back(*value);
   }
   return out;
 }
@@ -180,8 +199,36 @@ std::vector<std::string> JsonFields::strings(const std::string& key) const {
   return out;
 }
 
-JsonFields JsonFields::object(const std::string& key) const {
-  return JsonFields(raw(key), source_, path_.empty() ? key : path_ + "." + key);
+JsonFields JsonFields::object(const std::string& key) const { return JsonFields(raw(key), source_, child_path(key)); }
+
+std::vector<JsonFields> JsonFields::objects(const std::string& key, size_t max_size) const {
+  const json& v = raw(key);
+  if (!v.is_array()) fail(key, "expected an array of objects, got " + shown(v));
+  if (v.size() > max_size) fail(key, "more than " + std::to_string(max_size) + " entries");
+  std::vector<JsonFields> out;
+  out.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out.emplace_back(v[i], source_, child_path(key) + "[" + std::to_string(i) + "]");
+  return out;
+}
+
+std::vector<std::pair<std::string, const json*>> JsonFields::members() const {
+  std::vector<std::pair<std::string, const json*>> out;
+  out.reserve(object_->size());
+  for (const auto& [key, value] : object_->items()) {
+    consumed_->insert(key);
+    out.emplace_back(key, &value);
+  }
+  return out;
+}
+
+JsonFields JsonFields::member_object(const std::string& name, const json& value) const {
+  return JsonFields(value, source_, child_path(name));
+}
+
+void JsonFields::reject_unconsumed(const std::string& known) const {
+  for (const auto& [key, value] : object_->items()) {
+    if (!consumed_->count(key)) fail(key, "not understood (known keys: " + known + ")");
+  }
 }
 
 void JsonFields::accept(const std::vector<std::string>& keys) const {
@@ -196,21 +243,17 @@ std::vector<std::string> JsonFields::unconsumed() const {
   return out;
 }
 
-json read_json_file(const std::string& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::system_error(errno, std::generic_category(), path + ": cannot open");
-  std::string text;
-  char chunk[65536];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
-    text.append(chunk, static_cast<size_t>(in.gcount()));
-    if (text.size() > max_bytes) throw FormatError(path + ": larger than " + std::to_string(max_bytes >> 20) + " MiB");
-  }
-  check_nesting(text, path);
+json parse_json_text(std::string_view text, const std::string& source) {
+  check_nesting(text, source);
   try {
-    return json::parse(text);
+    return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
-    throw FormatError(path + ": malformed JSON: " + e.what());
+    throw FormatError(source + ": malformed JSON: " + parse_error_text(e));
   }
+}
+
+json read_json_file(const std::string& path, size_t max_bytes) {
+  return parse_json_text(read_regular_file(path, max_bytes), path);
 }
 
 }  // namespace pq

@@ -1,45 +1,43 @@
 #include "host/quanto_qmap.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "host/atomic_file.h"
 #include "host/errors.h"
+#include "host/json_fields.h"
+#include "host/regular_file.h"
 
 namespace pq {
 namespace {
 
-std::optional<QType> parse_entry_qtype(const nlohmann::json& entry, const char* field, const std::string& module,
-                                       const std::string& source) {
-  if (!entry.contains(field)) return std::nullopt;
-  const auto& value = entry.at(field);
-  if (!value.is_string()) throw FormatError(source + ": module '" + module + "': \"" + field + "\" must be a string");
-  const std::string name = value.get<std::string>();
+std::string known_qtype_names() {
+  std::string names;
+  for (QType q : all_qtypes()) names += (names.empty() ? "" : ", ") + std::string(qtype_name(q));
+  return names;
+}
+
+// quanto's quantization_map() entry: {"weights": "<qtype>" | "none", "activations": ...};
+// its requantize() reads both keys.
+std::optional<QType> entry_qtype(const JsonFields& entry, const char* field) {
+  if (!entry.has(field)) entry.fail(field, "missing (optimum-quanto writes \"weights\" and \"activations\", \"none\" when unquantized)");
+  const std::string name = entry.string(field);
   if (name == "none") return std::nullopt;
   const auto qtype = qtype_from_name(name);
-  if (!qtype) throw FormatError(source + ": module '" + module + "': unknown " + field + " qtype '" + name + "'");
+  if (!qtype) entry.fail(field, "unknown qtype '" + name + "' (known: " + known_qtype_names() + ", none)");
   return qtype;
 }
 
 }  // namespace
 
 QuantizationMap parse_qmap(const std::string& json_text, const std::string& source) {
-  nlohmann::json root;
-  try {
-    root = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw FormatError(source + ": invalid JSON: " + e.what());
-  }
-  if (!root.is_object()) throw FormatError(source + ": expected a JSON object of modules");
+  const nlohmann::json root = parse_json_text(json_text, source);
+  const JsonFields modules(root, source);
   QuantizationMap qmap;
-  for (const auto& [module, entry] : root.items()) {
-    if (!entry.is_object()) throw FormatError(source + ": module '" + module + "': expected an object");
-    ModuleQuantization q{parse_entry_qtype(entry, "weights", module, source),
-                         parse_entry_qtype(entry, "activations", module, source)};
+  for (const auto& [module, value] : modules.members()) {
+    const JsonFields entry = modules.member_object(module, *value);
+    const ModuleQuantization q{entry_qtype(entry, "weights"), entry_qtype(entry, "activations")};
     if (q.activations && qtype_info(*q.activations).bits != 8) {
-      throw FormatError(source + ": module '" + module + "': activations must be an 8-bit qtype, not " +
-                        std::string(qtype_name(*q.activations)));
+      entry.fail("activations", "must be an 8-bit qtype, not " + std::string(qtype_name(*q.activations)));
     }
     qmap.emplace(module, q);
   }
@@ -47,11 +45,7 @@ QuantizationMap parse_qmap(const std::string& json_text, const std::string& sour
 }
 
 QuantizationMap read_qmap(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::system_error(errno, std::generic_category(), "cannot open " + path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_qmap(text.str(), path.string());
+  return parse_qmap(read_regular_file(path, kMaxJsonFileBytes), path.string());
 }
 
 std::string qmap_to_json(const QuantizationMap& qmap) {

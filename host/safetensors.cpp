@@ -12,11 +12,16 @@
 #include <limits>
 #include <optional>
 #include <set>
+#include <unordered_set>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
 
 #include "host/atomic_file.h"
+#include "host/mapped_file_guard.h"
+#include "host/printable.h"
+#include "host/regular_file.h"
+#include "host/tokenizer/utf8.h"
 
 namespace pq {
 
@@ -33,9 +38,11 @@ constexpr size_t kMaxQuotedValueChars = 120;  // JSON shown in messages is cut h
 
 // ---------------------------------------------------------------- storage
 
+// Registered with the SIGBUS guard: a file truncated while mapped is an error, not a crash.
 class MappedFile final : public Storage {
  public:
-  MappedFile(void* address, size_t size) : address_(address), size_(size) {}
+  MappedFile(void* address, size_t size, const std::filesystem::path& path)
+      : address_(address), size_(size), guard_(address, size, path) {}
   ~MappedFile() override { ::munmap(address_, size_); }
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -45,6 +52,7 @@ class MappedFile final : public Storage {
  private:
   void* address_;
   size_t size_;
+  MappedRange guard_;
 };
 
 class ByteVectorStorage final : public Storage {
@@ -57,27 +65,13 @@ class ByteVectorStorage final : public Storage {
   std::vector<std::byte> bytes_;
 };
 
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 std::system_error io_error(const std::string& what, const std::filesystem::path& path) {
   return std::system_error(errno, std::generic_category(), what + " " + path.string());
 }
 
 // ---------------------------------------------------------------- messages
 
-std::string single_quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string single_quoted(std::string_view text) { return quote(text); }
 
 std::string offsets_to_string(uint64_t begin, uint64_t end) {
   return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
@@ -123,86 +117,63 @@ std::array<std::byte, 8> le_u64_bytes(uint64_t value) {
   return bytes;
 }
 
-// Length of the UTF-8 sequence starting at text[i], or 0 when it is malformed (overlong
-// forms, surrogates and code points past U+10FFFF included).
-size_t utf8_sequence_length(std::string_view text, size_t i) {
-  const auto byte_at = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte_at(i);
-  if (lead < 0x80) return 1;
-  size_t length = 0;
-  unsigned char second_min = 0x80;
-  unsigned char second_max = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) second_min = 0xA0;
-    if (lead == 0xED) second_max = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) second_min = 0x90;
-    if (lead == 0xF4) second_max = 0x8F;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < length) return 0;
-  if (byte_at(i + 1) < second_min || byte_at(i + 1) > second_max) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if (byte_at(i + k) < 0x80 || byte_at(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
-
 // Also refuses NUL, which valid JSON never holds raw and at which nlohmann stops parsing as if
 // the input had ended (so "{}\0garbage" would pass).
 void check_utf8_without_nul(std::string_view header, const HeaderErrors& errors) {
   for (size_t i = 0; i < header.size();) {
     if (header[i] == '\0') errors.fail("header contains a NUL byte at header offset " + std::to_string(i));
-    const size_t length = utf8_sequence_length(header, i);
+    const size_t length = tok::utf8::valid_sequence_length(header, i);
     if (length == 0) errors.fail("header is not valid UTF-8 (bad byte at header offset " + std::to_string(i) + ")");
     i += length;
   }
 }
 
 // nlohmann keeps the last of duplicate keys without a word; a header with two entries for one
-// name is ambiguous, so the parser callback rejects it. It also bounds the nesting depth.
-class DuplicateKeyGuard {
+// name is ambiguous, so a first SAX pass rejects it, and bounds the nesting depth before the
+// DOM parser runs. (nlohmann's callback parser would do both in one pass, but it rescans the
+// parent object after every child object: quadratic in the number of tensors.)
+class HeaderScan final : public json::json_sax_t {
  public:
-  explicit DuplicateKeyGuard(const HeaderErrors& errors) : errors_(errors) {}
+  explicit HeaderScan(const HeaderErrors& errors) : errors_(errors) {}
 
-  bool on_event(json::parse_event_t event, const json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start: enter(true); break;
-      case json::parse_event_t::array_start: enter(false); break;
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end:
-        if (!frames_.empty()) frames_.pop_back();
-        break;
-      case json::parse_event_t::key: add_key(parsed.get_ref<const std::string&>()); break;
-      case json::parse_event_t::value: break;
-    }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(json::number_integer_t) override { return true; }
+  bool number_unsigned(json::number_unsigned_t) override { return true; }
+  bool number_float(json::number_float_t, const json::string_t&) override { return true; }
+  bool string(json::string_t&) override { return true; }
+  bool binary(json::binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return enter(true); }
+  bool end_object() override { return leave(); }
+  bool start_array(std::size_t) override { return enter(false); }
+  bool end_array() override { return leave(); }
+  bool key(json::string_t& key) override {
+    Frame& frame = frames_.back();
+    if (!frame.keys.insert(key).second) report_duplicate(key);
+    if (frames_.size() == 1) top_level_key_ = key;
     return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& error) override {
+    errors_.fail(std::string("header is not valid JSON: ") + printable(error.what()));
   }
 
  private:
   struct Frame {
     bool is_object;
-    std::string last_key;
-    std::set<std::string, std::less<>> keys;
+    std::unordered_set<std::string> keys;
   };
 
-  void enter(bool is_object) {
+  bool enter(bool is_object) {
     if (frames_.size() >= kMaxJsonNesting) {
       errors_.fail("header nests JSON deeper than " + std::to_string(kMaxJsonNesting) + " levels");
     }
-    frames_.push_back(Frame{is_object, {}, {}});
+    frames_.push_back(Frame{is_object, {}});
+    return true;
   }
 
-  void add_key(const std::string& key) {
-    if (frames_.empty() || !frames_.back().is_object) return;  // cannot happen for a key event
-    Frame& frame = frames_.back();
-    if (!frame.keys.insert(key).second) report_duplicate(key);
-    frame.last_key = key;
+  bool leave() {
+    frames_.pop_back();
+    return true;
   }
 
   [[noreturn]] void report_duplicate(const std::string& key) const {
@@ -210,24 +181,22 @@ class DuplicateKeyGuard {
       if (key == "__metadata__") errors_.fail("header has two '__metadata__' entries");
       errors_.fail(key, "the header has two entries for this name (duplicate key)");
     }
-    const std::string& owner = frames_[0].last_key;
-    if (owner == "__metadata__") errors_.fail("'__metadata__' has key " + single_quoted(key) + " twice");
-    errors_.fail(owner, "field " + single_quoted(key) + " appears twice (duplicate key)");
+    if (top_level_key_ == "__metadata__") errors_.fail("'__metadata__' has key " + single_quoted(key) + " twice");
+    errors_.fail(top_level_key_, "field " + single_quoted(key) + " appears twice (duplicate key)");
   }
 
   const HeaderErrors& errors_;
   std::vector<Frame> frames_;
+  std::string top_level_key_;
 };
 
 json parse_header_json(std::string_view header, const HeaderErrors& errors) {
-  DuplicateKeyGuard guard(errors);
-  const json::parser_callback_t callback = [&guard](int, json::parse_event_t event, json& parsed) {
-    return guard.on_event(event, parsed);
-  };
+  HeaderScan scan(errors);
+  json::sax_parse(header.begin(), header.end(), &scan, json::input_format_t::json, /*strict=*/true, /*ignore_comments=*/false);
   try {
-    return json::parse(header.begin(), header.end(), callback, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+    return json::parse(header.begin(), header.end());
   } catch (const json::exception& error) {
-    errors.fail(std::string("header is not valid JSON: ") + error.what());
+    errors.fail(std::string("header is not valid JSON: ") + printable(error.what()));
   }
 }
 
@@ -460,12 +429,8 @@ SafetensorsFile::SafetensorsFile(std::shared_ptr<Storage> bytes, std::filesystem
 }
 
 SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
-  const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw io_error("cannot open", path);
-  struct stat status {};
-  if (::fstat(fd.get(), &status) != 0) throw io_error("cannot stat", path);
-  if (!S_ISREG(status.st_mode)) throw FormatError(path.string() + ": not a regular file");
-  const auto size = static_cast<size_t>(status.st_size);
+  const FileHandle fd = open_regular_file(path);
+  const size_t size = file_size(fd, path);
   if (size < kLengthFieldBytes) {
     throw FormatError(path.string() + ": file is " + std::to_string(size) +
                       " bytes, too short for the 8-byte header length");
@@ -473,7 +438,7 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   // Private and writable: callers may modify loaded tensors in place; the file never changes.
   void* address = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd.get(), 0);
   if (address == MAP_FAILED) throw io_error("cannot map", path);
-  return SafetensorsFile(std::make_shared<MappedFile>(address, size), path, path.string());
+  return SafetensorsFile(std::make_shared<MappedFile>(address, size, path), path, path.string());
 }
 
 SafetensorsFile SafetensorsFile::from_buffer(std::vector<std::byte> bytes, std::string label) {
@@ -556,7 +521,7 @@ std::vector<std::byte> serialize_safetensors(const NamedTensors& tensors,
 }
 
 void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+                      const std::map<std::string, std::string>& metadata, const TensorWritten& on_tensor) {
   const FileLayout layout = plan_file(tensors, metadata);
   AtomicFileWriter writer(path);
   writer.write(le_u64_bytes(layout.header.size()));
@@ -564,6 +529,7 @@ void save_safetensors(const std::filesystem::path& path, const NamedTensors& ten
   for (const PlannedTensor& planned : layout.tensors) {
     const Tensor contiguous = planned.tensor->contiguous();  // one tensor copied at a time, if any
     writer.write(contiguous.bytes());
+    if (on_tensor) on_tensor(contiguous.nbytes());
   }
   writer.commit();
 }

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,8 +36,10 @@ struct TensorInfo {
 class SafetensorsFile {
  public:
   // Maps the file (MAP_PRIVATE, so tensors may be written without touching the file) and
-  // validates its header. I/O failures throw std::system_error, a malformed file FormatError.
-  // The file must not be truncated while it is mapped (the kernel would raise SIGBUS).
+  // validates its header in time linear in its size. I/O failures throw std::system_error, a
+  // malformed file (or a FIFO, a device: not a regular file) FormatError. A file truncated
+  // while it is mapped makes the kernel raise SIGBUS on the next read of a lost page; the
+  // mapping is registered with mapped_file_guard.h, whose handler turns that into an error line.
   static SafetensorsFile open(const std::filesystem::path& path);
   // The same over bytes in memory; `label` stands for the file name in messages.
   static SafetensorsFile from_buffer(std::vector<std::byte> bytes, std::string label);
@@ -78,10 +81,13 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 std::vector<std::byte> serialize_safetensors(const NamedTensors& tensors,
                                              const std::map<std::string, std::string>& metadata = {});
 
+// Called after each tensor is written with the bytes of its data.
+using TensorWritten = std::function<void(uint64_t bytes)>;
+
 // Writes the same bytes atomically: a temporary file in the same directory, fsync'ed and
-// renamed over `path`; on any failure the temporary file is removed and `path` is untouched.
-// Non-contiguous tensors are written in row-major order.
+// renamed over `path`; on any failure (a full disk included) the temporary file is removed and
+// `path` is untouched. Non-contiguous tensors are written in row-major order.
 void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
-                      const std::map<std::string, std::string>& metadata = {});
+                      const std::map<std::string, std::string>& metadata = {}, const TensorWritten& on_tensor = {});
 
 }  // namespace pq

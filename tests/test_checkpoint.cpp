@@ -271,16 +271,34 @@ TEST_F(MalformedCheckpoint, ShardTensorNotListedInTheIndex) {
 
 TEST_F(MalformedCheckpoint, IndexNotJsonOrWithoutAWeightMap) {
   write_text(index_path(), "{\"weight_map\": ");
-  EXPECT_THAT(error_opening_and_verifying(), HasSubstr("not valid JSON"));
+  EXPECT_THAT(error_opening_and_verifying(), HasSubstr("model.safetensors.index.json: malformed JSON"));
   write_text(index_path(), R"({"metadata": {"total_size": 0}})");
-  EXPECT_THAT(error_opening_and_verifying(), HasSubstr("needs a 'weight_map' object"));
+  EXPECT_THAT(error_opening_and_verifying(), HasSubstr("model.safetensors.index.json: weight_map: missing"));
   write_text(index_path(), R"({"weight_map": {"fc.weight": 1}})");
-  EXPECT_THAT(error_opening_and_verifying(), HasSubstr("tensor 'fc.weight': the weight_map entry must be a file name"));
+  EXPECT_THAT(error_opening_and_verifying(), HasSubstr(R"(model.safetensors.index.json: weight_map["fc.weight"]: expected a shard file name)"));
+  write_text(index_path(), R"({"weight_map": []})");
+  EXPECT_THAT(error_opening_and_verifying(), HasSubstr("model.safetensors.index.json: weight_map: expected a JSON object, got []"));
+  write_text(index_path(), R"({"metadata": {"total_size": "12"}, "weight_map": {}})");
+  EXPECT_THAT(error_opening_and_verifying(), HasSubstr("metadata.total_size: expected an integer, got \"12\""));
+}
+
+// An index naming no tensor once crashed (SIGSEGV) the first lookup, which reported the
+// missing name against the first shard of an empty shard list.
+TEST_F(MalformedCheckpoint, IndexWithAnEmptyWeightMap) {
+  write_text(index_path(), R"({"metadata": {"total_size": 0}, "weight_map": {}})");
+  EXPECT_THAT(error_opening_and_verifying(), HasSubstr("model.safetensors.index.json: weight_map: empty: the index names no tensor"));
+}
+
+// Found by fuzz_index: a shard name longer than the file system allows made the existence check
+// throw std::filesystem::filesystem_error instead of refusing the index.
+TEST_F(MalformedCheckpoint, IndexNamingAShardTheFileSystemCannotName) {
+  write_index({{"fc.weight", std::string(300, 'Z') + ".safetensors"}});
+  EXPECT_THAT(error_opening_and_verifying(), HasSubstr("cannot be looked up (File name too long)"));
 }
 
 TEST_F(MalformedCheckpoint, IndexPointingOutsideItsDirectory) {
   write_index({{"fc.weight", "../model-00001-of-00002.safetensors"}});
-  EXPECT_THAT(error_opening_and_verifying(), HasSubstr("tensor 'fc.weight': shard '../model-00001-of-00002.safetensors' "
+  EXPECT_THAT(error_opening_and_verifying(), HasSubstr(R"(weight_map["fc.weight"]: shard '../model-00001-of-00002.safetensors' )"
                                                        "is not a relative path inside the checkpoint directory"));
   write_index({{"fc.weight", "/etc/passwd"}});
   EXPECT_THAT(error_opening_and_verifying(), HasSubstr("is not a relative path"));

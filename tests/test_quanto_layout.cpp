@@ -80,7 +80,8 @@ INSTANTIATE_TEST_SUITE_P(QuantoSaved, QuantoModel, ::testing::ValuesIn(kQuantoMo
                          [](const auto& info) { return std::string(info.param); });
 
 TEST(QuantoQmap, ParsesAliasesAndRejectsBadEntries) {
-  const QuantizationMap qmap = parse_qmap(R"({"fc": {"weights": "qfloat8", "activations": "qint8"}, "x": {"weights": "none"}})", "m.json");
+  const QuantizationMap qmap =
+      parse_qmap(R"({"fc": {"weights": "qfloat8", "activations": "qint8"}, "x": {"weights": "none", "activations": "none"}})", "m.json");
   EXPECT_EQ(qmap.at("fc").weights, QType::QFloat8_E4M3FN);
   EXPECT_EQ(qmap.at("fc").activations, QType::QInt8);
   EXPECT_FALSE(qmap.at("x").weights.has_value());
@@ -92,10 +93,15 @@ TEST(QuantoQmap, ParsesAliasesAndRejectsBadEntries) {
     }
     return std::string("(no error)");
   };
-  EXPECT_THAT(error("{"), HasSubstr("bad_qmap.json: invalid JSON"));
-  EXPECT_THAT(error(R"({"fc": {"weights": "qint3"}})"), HasSubstr("module 'fc': unknown weights qtype 'qint3'"));
-  EXPECT_THAT(error(R"({"fc": {"activations": "qint4"}})"), HasSubstr("activations must be an 8-bit qtype"));
+  EXPECT_THAT(error("{"), HasSubstr("bad_qmap.json: malformed JSON"));
+  EXPECT_THAT(error(R"({"fc": {"weights": "qint3", "activations": "none"}})"), HasSubstr("bad_qmap.json: fc.weights: unknown qtype 'qint3'"));
+  EXPECT_THAT(error(R"({"fc": {"weights": "none", "activations": "qint4"}})"),
+              HasSubstr("fc.activations: must be an 8-bit qtype, not qint4"));
   EXPECT_THAT(error(R"([1])"), HasSubstr("expected a JSON object"));
+  // quanto's requantize reads both keys (a KeyError there); a dotted module name is quoted.
+  EXPECT_THAT(error(R"({"model.fc": {"weights": "qint4"}})"), HasSubstr(R"(bad_qmap.json: ["model.fc"].activations: missing)"));
+  EXPECT_THAT(error(R"({"fc": {"weights": 4, "activations": "none"}})"), HasSubstr("fc.weights: expected a string, got 4"));
+  EXPECT_THAT(error(R"({"fc": "qint4"})"), HasSubstr(R"(bad_qmap.json: fc: expected a JSON object, got "qint4")"));
 }
 
 TEST(QuantoLayout, MissingOrMisshapenTensorsNameTheTensor) {

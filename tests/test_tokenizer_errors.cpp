@@ -139,7 +139,7 @@ TEST(TokenizerErrors, FilesThatAreNotJsonNameTheFile) {
     tok::Tokenizer::from_file(path);
     ADD_FAILURE() << "accepted truncated JSON";
   } catch (const FormatError& e) {
-    EXPECT_NE(std::string(e.what()).find(path.string() + ": invalid JSON"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path.string() + ": malformed JSON"), std::string::npos) << e.what();
   }
   std::ofstream(path) << "[1, 2]";
   EXPECT_THROW(tok::Tokenizer::from_file(path), FormatError);

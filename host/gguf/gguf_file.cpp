@@ -1,5 +1,7 @@
 #include "host/gguf/gguf_file.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -8,6 +10,8 @@
 #include <limits>
 #include <memory>
 #include <system_error>
+
+#include "host/regular_file.h"
 
 namespace pq::gguf {
 
@@ -238,14 +242,15 @@ std::string GgufValue::describe_type() const {
 GgufFile::GgufFile(std::shared_ptr<Storage> bytes, std::string label) : bytes_(std::move(bytes)), label_(std::move(label)) {}
 
 GgufFile GgufFile::open(const std::filesystem::path& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) throw std::system_error(errno, std::generic_category(), "cannot open " + path.string());
-  std::error_code error;
-  const uintmax_t size = std::filesystem::file_size(path, error);
-  if (error) throw std::system_error(error, "cannot read the size of " + path.string());
-  std::shared_ptr<Storage> bytes = make_owned_storage(static_cast<size_t>(size));
-  if (size > 0 && std::fread(bytes->data(), 1, bytes->size(), file.get()) != bytes->size()) {
-    throw std::system_error(errno ? errno : EIO, std::generic_category(), "cannot read " + path.string());
+  // A FIFO or a device in place of the file is refused, not read (or waited on) for ever.
+  const FileHandle file = open_regular_file(path);
+  const size_t size = pq::file_size(file, path);
+  std::shared_ptr<Storage> bytes = make_owned_storage(size);
+  for (size_t done = 0; done < size;) {
+    const ssize_t n = ::read(file.get(), bytes->data() + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::system_error(n < 0 ? errno : EIO, std::generic_category(), "cannot read " + path.string());
+    done += static_cast<size_t>(n);
   }
   GgufFile gguf(std::move(bytes), path.string());
   gguf.parse();

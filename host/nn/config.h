@@ -14,8 +14,11 @@ namespace pq::nn {
 
 inline constexpr const char* kConfigFileName = "config.json";
 
-// The module tree the config describes, with no weights yet. Throws FormatError naming
-// `source` and the layer on an unknown layer type or a missing/invalid field.
+// The module tree the config describes, with no weights yet. Every value is checked before use
+// (types, ranges, torch's constraints such as groups dividing the channels; keys a layer type
+// does not have are refused), and "input_shape", "dtype" and "num_classes" are checked too.
+// Throws FormatError naming `source` and the key path ("layers[3].groups: ...").
+// Whether consecutive layers fit each other depends on the input: see shape_check.h.
 std::unique_ptr<Module> build_from_config(const nlohmann::json& config, const std::string& source);
 
 // The shape config.json implies for a module's "weight" / "bias" (empty optional: none).

@@ -1,13 +1,12 @@
 #include "host/tokenizer/tokenizer.h"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
 
 #include "host/errors.h"
+#include "host/json_fields.h"
 #include "host/tokenizer/added_tokens.h"
 #include "host/tokenizer/decoder.h"
 #include "host/tokenizer/json_node.h"
@@ -68,19 +67,10 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& j, const std::string& sourc
 }
 
 Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
-  std::ifstream in(tokenizer_json, std::ios::binary);
-  if (!in)
-    throw std::system_error(errno, std::generic_category(),
-                            "cannot open " + tokenizer_json.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(buffer.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw FormatError(tokenizer_json.string() + ": invalid JSON: " + e.what());
-  }
-  return from_json(j, tokenizer_json.string());
+  // Bounded size (the largest tokenizers are tens of MiB) and nesting; a FIFO or a device in
+  // its place is refused without blocking.
+  constexpr size_t kMaxTokenizerBytes = size_t{256} << 20;
+  return from_json(read_json_file(tokenizer_json.string(), kMaxTokenizerBytes), tokenizer_json.string());
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
