@@ -1,6 +1,7 @@
 #include "host/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,11 +11,17 @@
 #include <string>
 #include <system_error>
 
+#include "host/interrupt_cleanup.h"
+#include "host/printable.h"
+#include "host/regular_file.h"
+#include "host/stale_files.h"
+
 namespace pq {
 namespace {
 
 constexpr size_t kBufferBytes = size_t{1} << 20;  // small writes (headers, tiny tensors) coalesce
 constexpr int kCreateAttempts = 16;
+constexpr const char* kTempTag = ".tmp.";
 
 std::system_error io_error(const std::string& what, const std::filesystem::path& path) {
   return std::system_error(errno, std::generic_category(), what + " " + path.string());
@@ -28,8 +35,7 @@ std::string random_hex_suffix() {
 }
 
 std::filesystem::path temp_path_for(const std::filesystem::path& target) {
-  const std::string name = "." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-                           random_hex_suffix();
+  const std::string name = "." + target.filename().string() + kTempTag + std::to_string(::getpid()) + "." + random_hex_suffix();
   return target.parent_path() / name;
 }
 
@@ -43,10 +49,23 @@ void sync_directory(const std::filesystem::path& directory) {
   ::close(fd);
 }
 
+// rename() would replace whatever is there: a device node (/dev/null as root), a FIFO, the
+// symbolic link rather than what it points to.
+void check_target(const std::filesystem::path& target) {
+  struct stat status {};
+  if (::lstat(target.c_str(), &status) != 0) return;  // absent (or unreachable: open() will say)
+  if (S_ISREG(status.st_mode)) return;
+  const char* kind = S_ISLNK(status.st_mode) ? "a symbolic link" : S_ISDIR(status.st_mode) ? "a directory" : "not a regular file";
+  throw std::invalid_argument("cannot write " + printable(target.string()) + ": it exists and is " + kind +
+                              ", which a new file would replace");
+}
+
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(std::filesystem::path target) : target_(std::move(target)) {
   if (target_.filename().empty()) throw std::invalid_argument("cannot write to '" + target_.string() + "': no file name");
+  check_target(target_);
+  remove_stale_siblings(target_, kTempTag);
   for (int attempt = 0; attempt < kCreateAttempts && fd_ < 0; ++attempt) {
     temp_path_ = temp_path_for(target_);
     // 0666 so the umask decides, as for any newly created file.
@@ -54,6 +73,7 @@ AtomicFileWriter::AtomicFileWriter(std::filesystem::path target) : target_(std::
     if (fd_ < 0 && errno != EEXIST) throw io_error("cannot create", temp_path_);
   }
   if (fd_ < 0) throw io_error("cannot create a unique temporary file like", temp_path_);
+  on_interrupt_ = std::make_unique<RemoveOnInterrupt>(temp_path_);
   buffer_.reserve(kBufferBytes);
 }
 
@@ -97,6 +117,7 @@ void AtomicFileWriter::commit() {
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) throw io_error("cannot close", temp_path_);
+  check_target(target_);  // again: something may have appeared there meanwhile
   if (::rename(temp_path_.c_str(), target_.c_str()) != 0) throw io_error("cannot rename " + temp_path_.string() + " to", target_);
   committed_ = true;
   sync_directory(target_.parent_path());
@@ -105,6 +126,27 @@ void AtomicFileWriter::commit() {
 void write_file_atomically(const std::filesystem::path& target, std::string_view contents) {
   AtomicFileWriter writer(target);
   writer.write(contents);
+  writer.commit();
+}
+
+void copy_atomically(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (std::filesystem::is_directory(from)) {
+    std::filesystem::create_directories(to);
+    for (const auto& entry : std::filesystem::directory_iterator(from)) copy_atomically(entry.path(), to / entry.path().filename());
+    return;
+  }
+  const FileHandle source = open_regular_file(from);
+  AtomicFileWriter writer(to);
+  std::vector<std::byte> chunk(kBufferBytes);
+  for (;;) {
+    const ssize_t n = ::read(source.get(), chunk.data(), chunk.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw io_error("cannot read", from);
+    }
+    if (n == 0) break;
+    writer.write(std::span<const std::byte>(chunk.data(), static_cast<size_t>(n)));
+  }
   writer.commit();
 }
 

@@ -1,19 +1,25 @@
 // Writes a file so that readers see either the previous contents or the complete new ones,
 // never a half-written file: the bytes go to a temporary file in the same directory, which
-// is flushed, fsync'ed and renamed over the target.
+// is flushed, fsync'ed and renamed over the target. Every write is checked (a full disk is an
+// error, never a short file). An existing target must be a regular file: a device node, a
+// FIFO, a directory or a symbolic link in its place is refused, not replaced.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
 namespace pq {
 
+class RemoveOnInterrupt;
+
 class AtomicFileWriter {
  public:
-  // Creates `.<name>.tmp.<pid>.<random>` next to `target`.
+  // Creates `.<name>.tmp.<pid>.<random>` next to `target` (removed on SIGINT/SIGTERM/SIGHUP
+  // with install_interrupt_cleanup(); those of dead processes are removed here).
   explicit AtomicFileWriter(std::filesystem::path target);
   // Removes the temporary file unless commit() succeeded, so an exception leaves nothing behind.
   ~AtomicFileWriter();
@@ -37,8 +43,13 @@ class AtomicFileWriter {
   int fd_ = -1;
   bool committed_ = false;
   std::vector<std::byte> buffer_;
+  std::unique_ptr<RemoveOnInterrupt> on_interrupt_;
 };
 
 void write_file_atomically(const std::filesystem::path& target, std::string_view contents);
+
+// Copies a regular file (symbolic links followed, as a Hugging Face cache holds them), or a
+// directory tree of them, through AtomicFileWriter.
+void copy_atomically(const std::filesystem::path& from, const std::filesystem::path& to);
 
 }  // namespace pq

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "host/atomic_file.h"
 #include "host/checkpoint.h"
 #include "host/module_patterns.h"
 #include "host/quanto_qmap.h"
@@ -47,7 +48,7 @@ fs::path model_dir_of(const fs::path& input) { return fs::is_directory(input) ? 
 }  // namespace
 
 QuantizeSummary quantize_checkpoint(const fs::path& input, const fs::path& output_dir, const CheckpointQuantizeOptions& options) {
-  check_output_dir_free(output_dir, options.overwrite);
+  check_output_dir_free(output_dir, options.overwrite, {input});
   const Checkpoint checkpoint = Checkpoint::open(input);
   std::vector<std::string> weights, ambiguous;
   for (const auto& name : checkpoint.names()) {
@@ -88,7 +89,7 @@ QuantizeSummary quantize_checkpoint(const fs::path& input, const fs::path& outpu
   save_checkpoint(staging.path(), out, {{kPortaquantMetadataKey, weight_records_to_json(records)}}, options.max_shard_bytes);
   write_qmap(staging.path() / kQuantoQmapFileName, qmap);
   const fs::path config = model_dir_of(input) / "config.json";
-  if (fs::exists(config)) fs::copy_file(config, staging.path() / "config.json");
+  if (fs::exists(config)) copy_atomically(config, staging.path() / "config.json");
   staging.publish_as(output_dir, options.overwrite);
   return summary;
 }

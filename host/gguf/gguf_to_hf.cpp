@@ -55,7 +55,7 @@ GgufConvertSummary convert_gguf_to_hf(const fs::path& gguf_path, const fs::path&
   if (options.dtype != DType::F32 && options.dtype != DType::F16 && options.dtype != DType::BF16) {
     throw std::invalid_argument("convert: dtype " + std::string(dtype_name(options.dtype)) + " is not f32, f16 or bf16");
   }
-  check_output_dir_free(output_dir, options.overwrite);
+  check_output_dir_free(output_dir, options.overwrite, {gguf_path});
   const GgufFile file = GgufFile::open(gguf_path);
   const DecoderSpec spec = read_decoder_spec(file);
   const std::vector<PlannedTensor> plan = plan_tensors(file, spec);

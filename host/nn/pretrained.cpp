@@ -6,6 +6,7 @@
 #include "host/atomic_file.h"
 #include "host/errors.h"
 #include "host/json_fields.h"
+#include "host/model_dir_files.h"
 #include "host/models/bert_model.h"
 #include "host/models/decoder_model.h"
 #include "host/nn/config.h"
@@ -180,25 +181,12 @@ void build_tree(Model& model, const Checkpoint& ckpt, const std::string& config_
   }
 }
 
-// Files beside the weights that belong to the model and travel with it.
-bool travels_with_model(const fs::path& entry) {
-  static const std::set<std::string> files = {
-      "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
-      "chat_template.jinja", "vocab.txt", "vocab.json", "merges.txt", "tokenizer.model", "added_tokens.json",
-      "modules.json", "config_sentence_transformers.json", "sentence_bert_config.json"};
-  const std::string name = entry.filename().string();
-  if (fs::is_directory(entry)) {
-    // sentence-transformers module folders: 1_Pooling, 2_Normalize, ...
-    return name.size() > 2 && std::isdigit(static_cast<unsigned char>(name[0])) && name.find('_') != std::string::npos;
-  }
-  return files.count(name) != 0;
-}
-
+// Tokenizer, generation and sentence-transformers files of the input directory, each copied
+// through the checked atomic writer.
 void copy_companion_files(const fs::path& from, const fs::path& to) {
   if (from.empty() || !fs::is_directory(from)) return;
   for (const auto& entry : fs::directory_iterator(from)) {
-    if (!travels_with_model(entry.path())) continue;
-    fs::copy(entry.path(), to / entry.path().filename(), fs::copy_options::recursive);
+    if (is_companion_entry(entry.path())) copy_atomically(entry.path(), to / entry.path().filename());
   }
 }
 
@@ -260,7 +248,7 @@ Model load_pretrained(const fs::path& dir) {
 }
 
 void save_pretrained(const Model& model, const fs::path& dir, const SaveOptions& options) {
-  check_output_dir_free(dir, options.overwrite);
+  check_output_dir_free(dir, options.overwrite, {model.dir});
   NamedTensors tensors;
   WeightRecords records;
   const bool skip_lm_head = tied_lm_head(model);
@@ -275,7 +263,7 @@ void save_pretrained(const Model& model, const fs::path& dir, const SaveOptions&
   StagingDir staging(dir);
   std::map<std::string, std::string> metadata;
   if (!records.empty()) metadata[kPortaquantMetadataKey] = weight_records_to_json(records);
-  save_checkpoint(staging.path(), tensors, metadata, options.max_shard_bytes);
+  save_checkpoint(staging.path(), tensors, metadata, options.max_shard_bytes, options.on_bytes);
   write_qmap(staging.path() / kQuantoQmapFileName, quantization_map(*model.root));
   copy_companion_files(model.dir, staging.path());
   write_file_atomically(staging.path() / kConfigFileName, saved_config(model).dump(2) + "\n");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,8 @@ std::vector<std::string> requantize(Model& model, const Checkpoint& checkpoint, 
 struct SaveOptions {
   uint64_t max_shard_bytes = uint64_t{2} << 30;
   bool overwrite = false;
+  // Follows the tensors' bytes as they are written: (done, total).
+  std::function<void(uint64_t done, uint64_t total)> on_bytes;
 };
 
 // Writes the directory atomically (staging directory renamed into place). Unfrozen quantized
