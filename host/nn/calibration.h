@@ -3,6 +3,7 @@
 // them is the runtime's (runtime/model).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ struct CalibrationOptions {
   // calibrate_input hook has its own default argument); false applies `momentum` to inputs too.
   bool quanto_input_momentum = true;
   Streamline streamline = Streamline::Quanto;
+  // Called after each calibration sample (or batch) with the count done and the total.
+  std::function<void(size_t done, size_t total)> on_sample;
 };
 
 // absmax(|x|) / qmax rounded to `dtype`, as quanto's absmax_scale(x, qtype, axis=None) on a

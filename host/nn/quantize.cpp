@@ -43,11 +43,16 @@ std::vector<std::string> quantize(Module& root, const QuantizeConfig& config) {
   return quantized;
 }
 
-void freeze(Module& root) {
+void freeze(Module& root, const std::function<void(const std::string& name, size_t done, size_t total)>& on_module) {
+  std::vector<std::pair<std::string, Module*>> pending;
   for (auto& [name, module] : named_modules(root)) {
-    QuantState* q = module->quant();
-    if (!q || !q->weights || q->frozen) continue;
-    q->frozen = current_quantized_weight(*module, name);
+    const QuantState* q = module->quant();
+    if (q && q->weights && !q->frozen) pending.emplace_back(name, module);
+  }
+  for (size_t i = 0; i < pending.size(); ++i) {
+    auto& [name, module] = pending[i];
+    module->quant()->frozen = current_quantized_weight(*module, name);
+    if (on_module) on_module(name, i + 1, pending.size());
   }
 }
 

@@ -1,6 +1,7 @@
 // quantize() / freeze() / quantization_map() over a module tree, as optimum-quanto does them.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,7 +30,8 @@ std::vector<std::string> quantize(Module& root, const QuantizeConfig& config);
 bool quantize_module(Module& module, const QuantizeConfig& config);
 
 // Replaces each quantized module's float weight by its quantization (quanto's freeze()).
-void freeze(Module& root);
+// `on_module` (optional) is called after each module with its name and the count done.
+void freeze(Module& root, const std::function<void(const std::string& name, size_t done, size_t total)>& on_module = {});
 
 // {"<module>": {"weights": ..., "activations": ...}} for every quantized module.
 QuantizationMap quantization_map(const Module& root);

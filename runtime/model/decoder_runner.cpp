@@ -133,6 +133,7 @@ void DecoderRunner::calibrate(const std::vector<std::vector<int32_t>>& samples, 
     decoder_forward(executor_, model_, cache_, plan.inputs, &state);
     executor_.finish();
     executor_.clear_constants();  // scales changed: the next sample uploads the new ones
+    if (options.on_sample) options.on_sample(static_cast<size_t>(&sample - samples.data()) + 1, samples.size());
   }
   plans_.clear();
 }

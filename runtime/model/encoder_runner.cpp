@@ -108,13 +108,15 @@ void EncoderRunner::calibrate(const std::vector<std::vector<int32_t>>& samples, 
   plans_.clear();
   executor_.clear_constants();
   CalibrationState state{options, model_.dtype, {}};
-  for (const auto& sample : samples) {
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const auto& sample = samples[i];
     check_batch({sample});
     Plan& plan = plan_for(1, static_cast<int64_t>(sample.size()));
     set_inputs(plan, {sample});
     encoder_forward(executor_, model_, plan.inputs, &state);
     executor_.finish();
     executor_.clear_constants();
+    if (options.on_sample) options.on_sample(i + 1, samples.size());
   }
   plans_.clear();
 }

@@ -16,13 +16,16 @@ namespace pq::rt::model {
 
 class ModelRunner {
  public:
-  // `input_shape`: one sample's shape (config's input_shape); inputs [N, ...] with the same
-  // number of elements per sample are viewed as [N, input_shape...]. May be empty.
+  // `input_shape`: one sample's shape (config's input_shape), or empty. Inputs must then be
+  // [N, input_shape...] or one sample [input_shape...]; every input is checked against the
+  // layers (shape_check.h) and, when it feeds an Embedding, its values against the table,
+  // before anything runs: std::invalid_argument naming the module otherwise.
   ModelRunner(nn::Module& model, Device device, Shape input_shape = {});
   ~ModelRunner();
 
   Tensor forward(const Tensor& input);
-  // Runs the batches as quanto's `with Calibration(momentum, streamline): model(batch)`.
+  // Runs the batches as quanto's `with Calibration(momentum, streamline): model(batch)`;
+  // refuses scales that calibration left at 0 or non-finite (check_calibrated_scales).
   void calibrate(const std::vector<Tensor>& batches, const nn::CalibrationOptions& options = {});
   // Call after changing the model (quantize, freeze, new weights): drops uploads and plans.
   void invalidate();

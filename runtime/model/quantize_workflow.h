@@ -24,9 +24,15 @@ struct CalibrationData {
   size_t size() const { return batches.size() + token_samples.size(); }
 };
 
+// Each step is announced before it runs (starts_step, no items yet); then its items follow as
+// they are done: modules frozen, calibration samples, bytes saved.
 struct WorkflowProgress {
-  size_t step, steps;
-  std::string message;
+  size_t step, steps;      // the step running, 1-based, of how many
+  std::string message;     // what it does: "calibrating 30 modules on 16 samples (vulkan:0)"
+  bool starts_step = false;
+  size_t done = 0, total = 0;  // items of the step (modules, samples); 0 of 0 when it counts bytes
+  std::string item;            // the item just done (a module name)
+  uint64_t bytes_done = 0, bytes_total = 0;  // saving
 };
 
 struct ModelQuantizeOptions {

@@ -50,6 +50,24 @@ float checked_scale(float scale, const std::string& name, const char* which) {
   return scale;
 }
 
+}  // namespace
+
+void check_calibrated_scales(const nn::Module& root) {
+  for (const auto& [name, module] : nn::named_modules(root)) {
+    const QuantState* q = module->quant();
+    if (!q || !q->activations) continue;
+    for (const auto& [scale, which] : {std::pair{q->input_scale, "inputs"}, std::pair{q->output_scale, "outputs"}}) {
+      if (scale == 0.0f) {
+        throw std::invalid_argument("calibration: module '" + name + "' saw only zeros at its " + which +
+                                    " (scale 0 would quantize every later input to zero); calibrate on representative data");
+      }
+      checked_scale(scale, name, which);
+    }
+  }
+}
+
+namespace {
+
 // quanto's calibrate_input + quantize_input hooks.
 Activation module_input(Executor& ex, QuantState& q, const std::string& name, Activation x, CalibrationState* cal) {
   if (!q.activations) return x;

@@ -51,4 +51,9 @@ Activation layer_norm_module(Executor& ex, nn::LayerNorm& n, const std::string& 
                              CalibrationState* cal, DType dtype = DType::F32);
 Activation conv2d_module(Executor& ex, nn::Conv2d& c, const std::string& name, Activation x, CalibrationState* cal);
 
+// After calibration: a module whose activations were all zero on every calibration sample has
+// scale 0, which quantizes any later input to zero (optimum-quanto saves it so): refused,
+// naming the module, so that no such model is saved.
+void check_calibrated_scales(const nn::Module& root);
+
 }  // namespace pq::rt::model
