@@ -31,6 +31,7 @@ void run_convert(const ConvertArgs& args) {
   options.dtype = output_dtype(args.dtype);
   options.overwrite = args.force;
   Progress progress("converting");
+  progress.step(0, 0, args.input.string() + " to " + args.dtype);
   options.on_tensor_done = [&](const gguf::GgufConvertProgress& p) { progress.update(p.done, p.total, p.tensor); };
   const auto start = std::chrono::steady_clock::now();
   const gguf::GgufConvertSummary summary = gguf::convert_gguf_to_hf(args.input, args.output, options);

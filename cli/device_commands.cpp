@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iomanip>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/conformance.h"
 #include "runtime/device.h"
 #include "runtime/opencl/opencl_backend.h"
@@ -28,10 +30,48 @@ void print_device(const rt::DeviceInfo& d, std::ostream& out) {
       << ", max workgroup size " << d.max_workgroup_size << "\n";
 }
 
+nlohmann::json device_json(const rt::DeviceInfo& d) {
+  return {{"id", d.id()},
+          {"name", d.name},
+          {"vendor", d.vendor},
+          {"type", d.device_type},
+          {"api_version", d.api_version},
+          {"driver_version", d.driver_version},
+          {"memory_bytes", d.memory_bytes},
+          {"max_buffer_bytes", d.max_buffer_bytes},
+          {"shared_memory_bytes", d.shared_memory_bytes},
+          {"fp16_storage", d.fp16_storage},
+          {"fp16_arithmetic", d.fp16_arithmetic},
+          {"int8_storage", d.int8_storage},
+          {"integer_dot_product", d.integer_dot_product},
+          {"subgroup_size", d.subgroup_size},
+          {"max_workgroup_size", d.max_workgroup_size}};
+}
+
+nlohmann::json conformance_json(const std::vector<rt::ConformanceResult>& results) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : results) {
+    nlohmann::json dtypes = nlohmann::json::object();
+    for (const auto& [dtype, worst] : r.by_dtype) {
+      dtypes[std::string(dtype_name(dtype))] = {{"cases", worst.cases}, {"all_exact", worst.all_exact}, {"worst_nmse", worst.worst_nmse}};
+    }
+    rows.push_back({{"op", r.op}, {"device", r.device}, {"cases", r.cases}, {"failed", r.failed}, {"passed", r.passed()},
+                    {"by_dtype", dtypes}, {"failures", r.failures}});
+  }
+  return rows;
+}
+
 }  // namespace
 
-void run_devices(std::ostream& out) {
+void run_devices(std::ostream& out, bool json) {
   const rt::DeviceListing listing = rt::list_devices();
+  if (json) {
+    nlohmann::json devices = nlohmann::json::array();
+    for (const auto& d : listing.devices) devices.push_back(device_json(d));
+    out << nlohmann::json{{"devices", devices}, {"unavailable", listing.unavailable}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
+    return;
+  }
   for (const auto& d : listing.devices) print_device(d, out);
   for (const auto& reason : listing.unavailable) out << "unavailable: " << reason << "\n";
 }
@@ -49,11 +89,17 @@ int run_conformance_command(const ConformanceArgs& args, std::ostream& out) {
   };
   const auto results = rt::run_conformance(devices, options);
   if (results.empty()) throw std::runtime_error("no op matches '" + args.op_pattern + "'");
-  out << rt::format_conformance_table(results);
   // How a user (and CI) sees that a second run compiles nothing on OpenCL.
   const auto programs = rt::opencl_program_stats();
-  out << "opencl programs: " << programs.source_builds << " built from source, " << programs.cache_hits
-      << " loaded from the binary cache\n";
+  if (args.json) {
+    const nlohmann::json j = {{"results", conformance_json(results)},
+                              {"opencl_programs", {{"built_from_source", programs.source_builds}, {"from_binary_cache", programs.cache_hits}}}};
+    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    out << rt::format_conformance_table(results);
+    out << "opencl programs: " << programs.source_builds << " built from source, " << programs.cache_hits
+        << " loaded from the binary cache\n";
+  }
   for (const auto& r : results) {
     if (!r.passed()) return 1;
   }

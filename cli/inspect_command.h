@@ -1,5 +1,6 @@
 // `portaquant inspect FILE_OR_DIR`: every tensor with dtype, shape and bytes, the qtypes from
-// quanto_qmap.json, totals and the compression ratio against the float model.
+// quanto_qmap.json, totals and the compression ratio against the float model; --json gives the
+// same as one JSON object.
 #pragma once
 
 #include <filesystem>
@@ -7,6 +8,11 @@
 
 namespace pq::cli {
 
-void run_inspect(const std::filesystem::path& path, std::ostream& out);
+struct InspectArgs {
+  std::filesystem::path path;
+  bool json = false;
+};
+
+void run_inspect(const InspectArgs& args, std::ostream& out);
 
 }  // namespace pq::cli

@@ -1,5 +1,6 @@
 #include "cli/model_commands.h"
 
+#include "cli/option_checks.h"
 #include "cli/progress.h"
 
 #include <cstdio>
@@ -19,12 +20,14 @@ namespace pq::cli {
 namespace fs = std::filesystem;
 namespace {
 
-std::optional<QType> qtype_option(const std::string& name, const char* what) {
-  if (name == "none") return std::nullopt;
+// Errors from running a model name the model directory and the file it ran on (an op's
+// message names only the op and the shapes).
+template <class F>
+auto running(const fs::path& model_dir, const fs::path& input, F&& run) {
   try {
-    return parse_qtype(name.starts_with("q") ? name : "q" + name);
+    return run();
   } catch (const std::exception& e) {
-    throw std::invalid_argument(std::string(what) + ": " + e.what());
+    throw std::runtime_error(model_dir.string() + " on " + input.string() + ": " + e.what());
   }
 }
 
@@ -47,7 +50,6 @@ std::vector<Tensor> batches_of(const Tensor& data, int64_t batch) {
 // What calibration runs on: images for nn.Sequential models, text for transformer models.
 rt::model::CalibrationData calibration_data(const QuantizeArgs& args) {
   rt::model::CalibrationData data;
-  if (args.calibration && args.calibration_text) throw std::invalid_argument("give --calibration or --calibration-text, not both");
   if (args.calibration) data.batches = batches_of(tensor_from(*args.calibration, "images", "input"), 32);
   if (args.calibration_text) {
     const tok::Tokenizer tokenizer = models::model_tokenizer(args.input);
@@ -62,27 +64,25 @@ bool is_model_dir(const fs::path& input) { return fs::is_directory(input) && fs:
 
 void run_model_quantize(const QuantizeArgs& args) {
   rt::model::ModelQuantizeOptions options;
-  options.quantize.weights = qtype_option(args.weights, "--weights");
-  options.quantize.activations = qtype_option(args.activations, "--activations");
+  options.quantize.weights = parse_qtype_option(args.weights);
+  options.quantize.activations = parse_qtype_option(args.activations);
   if (args.optimizer) options.quantize.optimizer = parse_optimizer(*args.optimizer);
   options.quantize.group_size = args.group_size;
   options.quantize.include = args.include;
   options.quantize.exclude = args.exclude;
-  if (options.quantize.activations && !args.calibration && !args.calibration_text) {
-    throw std::invalid_argument("--activations " + args.activations +
-                                " needs calibration data: --calibration FILE.safetensors (nn.Sequential models: images) or "
-                                "--calibration-text FILE (transformer models)");
-  }
-  if (!(args.calibration_momentum >= 0.0f && args.calibration_momentum < 1.0f)) {
-    throw std::invalid_argument("--calibration-momentum must be in [0, 1), got " + std::to_string(args.calibration_momentum));
-  }
   options.calibration_options.momentum = args.calibration_momentum;
   options.calibration_options.streamline = nn::parse_streamline(args.streamline);
   options.calibration = calibration_data(args);
   options.device = args.device;
   options.save.overwrite = args.force;
   Progress progress("quantize");
-  options.on_progress = [&](const rt::model::WorkflowProgress& p) { progress.update(p.step, p.steps, p.message); };
+  options.on_progress = [&](const rt::model::WorkflowProgress& p) {
+    if (p.starts_step) {
+      progress.step(p.step, p.steps, p.message);
+    } else {
+      progress.update(p.done, p.total, p.item, p.bytes_done, p.bytes_total);
+    }
+  };
   const rt::model::ModelQuantizeResult result = rt::model::quantize_model(args.input, args.output, options);
   progress.finish();
   for (const auto& warning : result.warnings) std::fprintf(stderr, "warning: %s\n", warning.c_str());
@@ -95,14 +95,16 @@ void run_model(const RunArgs& args, std::ostream& out) {
   const rt::Device device = rt::Device::open(args.device);
   Tensor output;
   if (model.kind == models::ModelKind::Sequential) {
+    const Tensor input = tensor_from(args.input, "input");
     rt::model::ModelRunner runner(*model.root, device, model.input_shape());
-    output = runner.forward(tensor_from(args.input, "input"));
+    output = running(args.model_dir, args.input, [&] { return runner.forward(input); });
   } else {
     const SafetensorsFile file = SafetensorsFile::open(args.input);
     if (!file.contains("input_ids")) throw std::invalid_argument(args.input.string() + ": no tensor named 'input_ids'");
     std::optional<Tensor> mask;
     if (file.contains("attention_mask")) mask = file.load("attention_mask");
-    output = rt::model::run_token_batch(model, device, rt::model::token_sequences(file.load("input_ids"), mask));
+    output = running(args.model_dir, args.input,
+                     [&] { return rt::model::run_token_batch(model, device, rt::model::token_sequences(file.load("input_ids"), mask)); });
   }
   save_safetensors(args.output, {{"output", output}});
   out << "output " << shape_to_string(output.shape()) << " written to " << args.output.string() << " (" << device.info().name << ")\n";
@@ -115,7 +117,8 @@ void run_eval(const EvalArgs& args, std::ostream& out) {
   if (!data.contains("labels")) throw std::invalid_argument(args.data.string() + ": no tensor named 'labels'");
   const rt::Device device = rt::Device::open(args.device);
   rt::model::ModelRunner runner(*model.root, device, model.input_shape());
-  const rt::model::Accuracy acc = rt::model::evaluate(runner, images, data.load("labels"), args.batch_size);
+  const rt::model::Accuracy acc =
+      running(args.model_dir, args.data, [&] { return rt::model::evaluate(runner, images, data.load("labels"), args.batch_size); });
   char line[160];
   std::snprintf(line, sizeof line, "accuracy: %.2f%% (%lld/%lld) on %s\n", acc.percent(), static_cast<long long>(acc.correct),
                 static_cast<long long>(acc.total), device.info().id().c_str());

@@ -264,8 +264,8 @@ TEST(GgufConvertCli, BadPathAndBadDtypeAreOneLineErrors) {
   EXPECT_THAT(missing.output, HasSubstr("portaquant: error: cannot open " + (tmp / "nope.gguf").string()));
   const CommandResult dtype = portaquant(tmp, "convert " + test::fixture("gguf/tiny_llama.gguf").string() + " -o " +
                                                   (tmp / "m").string() + " --dtype f8");
-  EXPECT_EQ(dtype.exit_code, 1);
-  EXPECT_THAT(dtype.output, HasSubstr("--dtype: 'f8' is not f32, f16 or bf16"));
+  EXPECT_EQ(dtype.exit_code, 2);  // bad usage
+  EXPECT_THAT(dtype.output, HasSubstr("--dtype: 'f8' is not one of f32, f16, bf16"));
   EXPECT_FALSE(fs::exists(tmp / "m"));
 }
 
