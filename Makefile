@@ -6,7 +6,7 @@ JOBS ?= 2
 WERROR ?= OFF
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build bench fuzz fuzz-gguf fixtures fixtures-transformers fixtures-check clean conformance vulkan-validation accuracy
+.PHONY: demo test deps build bench sanitize fuzz fuzz-all fixtures fixtures-transformers fixtures-check clean conformance vulkan-validation accuracy
 
 PQ = $(BUILD)/cli/portaquant
 DIGITS_TEST = examples/data/digits_test.safetensors
@@ -50,19 +50,36 @@ bench: build
 	$(BUILD)/bench/bench_quantize --benchmark_counters_tabular=true
 	$(PQ) bench --json $(BUILD)/bench.json
 
-# libFuzzer + ASan/UBSan build of the safetensors parser (see tests/fuzz/README.md).
+# The whole test suite built with ASan+UBSan (CI runs it after `make test`; tests/fuzz/README.md).
+# Device drivers (pocl, Mesa) are not instrumented; their leaks at exit are suppressed.
+SANITIZE_BUILD ?= build-asan
+sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTAQUANT_SANITIZE=ON -DPORTAQUANT_BUILD_BENCH=OFF \
+	    -DPORTAQUANT_WERROR=$(WERROR) $(CMAKE_FLAGS)
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -LE packaging
+SANITIZE_ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1:check_initialization_order=1
+
+# libFuzzer + ASan/UBSan builds of every file-format reader: safetensors, GGUF, and the JSON
+# files of a model directory (tests/fuzz/README.md). `make fuzz-NAME` runs one for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS = safetensors gguf sequential_config hf_config qmap index metadata
 fuzz: deps
 	CXX=clang++ cmake -S . -B build-fuzz -DPORTAQUANT_BUILD_FUZZ=ON -DPORTAQUANT_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_safetensors
+	cmake --build build-fuzz -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
 
-# The GGUF reader and converter under libFuzzer + ASan/UBSan for FUZZ_SECONDS (tests/fuzz/README.md).
-FUZZ_SECONDS ?= 600
-fuzz-gguf: deps
-	CXX=clang++ cmake -S . -B build-fuzz -DPORTAQUANT_BUILD_FUZZ=ON -DPORTAQUANT_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_gguf
-	mkdir -p tests/fuzz/corpus-run/gguf
-	build-fuzz/tests/fuzz/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -dict=tests/fuzz/gguf.dict \
-	    tests/fuzz/corpus-run/gguf tests/fuzz/corpus_gguf
+fuzz_corpus = $(if $(filter safetensors,$1),corpus,corpus_$1)
+fuzz_dict = $(if $(filter safetensors gguf,$1),$1,json).dict
+fuzz_max_len = $(if $(filter safetensors,$1),65536,$(if $(filter gguf,$1),16384,8192))
+fuzz-%: fuzz
+	mkdir -p tests/fuzz/corpus-run/$*
+	build-fuzz/tests/fuzz/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -max_len=$(call fuzz_max_len,$*) \
+	    -dict=tests/fuzz/$(call fuzz_dict,$*) -print_final_stats=1 tests/fuzz/corpus-run/$* tests/fuzz/$(call fuzz_corpus,$*)
+
+# Every fuzz target, one after the other.
+fuzz-all: fuzz
+	for t in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-$$t || exit 1; done
 
 # Regenerates tests/fixtures with torch + optimum-quanto from PyPI; fixtures-check proves the
 # committed files are exactly what the script writes.
@@ -81,4 +98,4 @@ fixtures-check: fixtures
 	git diff --exit-code --stat -- tests/fixtures examples/models examples/data && echo "fixtures: identical to the committed files"
 
 clean:
-	rm -rf $(BUILD) build-fuzz
+	rm -rf $(BUILD) build-fuzz $(SANITIZE_BUILD)
