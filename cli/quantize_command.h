@@ -27,7 +27,7 @@ struct QuantizeArgs {
   std::optional<std::filesystem::path> calibration_text;  // transformer models: text to calibrate on
   int64_t calibration_samples = 16;
   int64_t calibration_length = 128;
-  float calibration_momentum = 0.9f;
+  double calibration_momentum = 0.9;
   std::string streamline = "quanto";
   std::string device = pq::rt::default_device_spec();        // where calibration runs
 };

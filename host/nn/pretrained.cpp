@@ -146,8 +146,11 @@ bool is_recomputed_buffer(const std::string& name) {
 
 void warn_unused(Model& model, const Checkpoint& ckpt, const std::set<std::string>& used) {
   std::vector<std::string> unused;
+  const bool masked_lm = model.encoder && model.encoder->architecture == "BertForMaskedLM";
   for (const auto& name : ckpt.names()) {
-    if (!used.count(name) && !is_recomputed_buffer(name)) unused.push_back(name);
+    if (used.count(name) || is_recomputed_buffer(name)) continue;
+    if (masked_lm && name.starts_with("cls.")) model.passthrough.emplace_back(name, ckpt.load(name));
+    else unused.push_back(name);
   }
   if (unused.empty()) return;
   std::string list;
@@ -170,11 +173,20 @@ void build_tree(Model& model, const Checkpoint& ckpt, const std::string& config_
     case models::ModelKind::Encoder: {
       model.encoder = models::parse_bert_config(model.config, config_source);
       // A BertModel saved from a task model (BertForMaskedLM, ...) carries the `bert.` prefix.
+      // BertForMaskedLM keeps the encoder under "bert" (its module names are bert.*); a BertModel
+      // saved from a task model carries that prefix in its tensor names only.
+      const bool masked_lm = model.encoder->architecture == "BertForMaskedLM";
       const bool plain = ckpt.contains("embeddings.word_embeddings.weight");
-      prefix = !plain && ckpt.contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
-      const bool pooler = ckpt.contains(prefix + "pooler.dense.weight") || ckpt.contains(prefix + "pooler.dense.weight._data") ||
-                          ckpt.contains(prefix + "pooler.dense.weight._data._data");
-      model.root = models::build_bert(*model.encoder, pooler);
+      prefix = !masked_lm && !plain && ckpt.contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+      const std::string pooler_key = (masked_lm ? "bert." : prefix) + "pooler.dense.weight";
+      const bool pooler = ckpt.contains(pooler_key) || ckpt.contains(pooler_key + "._data") || ckpt.contains(pooler_key + "._data._data");
+      std::unique_ptr<Module> bert = models::build_bert(*model.encoder, pooler);
+      if (masked_lm) {
+        model.root = std::make_unique<Container>("BertForMaskedLM");
+        model.root->add_child("bert", std::move(bert));
+      } else {
+        model.root = std::move(bert);
+      }
       for (const auto& key : model.encoder->unknown_keys) model.warnings.push_back(config_source + ": " + key + " is not used");
       return;
     }
@@ -260,6 +272,7 @@ void save_pretrained(const Model& model, const fs::path& dir, const SaveOptions&
       records[name] = {q->frozen->qtype, q->frozen->shape, q->frozen->group_size, std::string(optimizer_name(q->optimizer))};
     }
   }
+  for (const auto& t : model.passthrough) tensors.push_back(t);
   StagingDir staging(dir);
   std::map<std::string, std::string> metadata;
   if (!records.empty()) metadata[kPortaquantMetadataKey] = weight_records_to_json(records);

@@ -32,6 +32,9 @@ struct Model {
   DType dtype = DType::F32;            // of the float weights (the dtype the model runs in)
   std::filesystem::path dir;           // loaded from: tokenizer and generation files come along
   std::vector<std::string> warnings;   // config keys and checkpoint tensors nobody uses
+  // Checkpoint tensors carried over unchanged (BertForMaskedLM's masked-LM head cls.*, which is
+  // neither run nor quantized here), written back by save_pretrained.
+  NamedTensors passthrough;
   // config's "input_shape" (one sample, no batch dim); empty when the config has none.
   Shape input_shape() const;
 };

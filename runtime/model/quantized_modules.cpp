@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "host/float_format.h"
 #include "host/nn/config.h"
 #include "runtime/ops/op_helpers.h"
 
@@ -75,7 +76,7 @@ Activation module_input(Executor& ex, QuantState& q, const std::string& name, Ac
     if (x.qtype) {
       q.input_scale = x.scale;  // quanto adopts the upstream scale, no EMA
     } else {
-      const float momentum = cal->options.quanto_input_momentum ? 0.9f : cal->options.momentum;
+      const double momentum = cal->options.quanto_input_momentum ? 0.9 : cal->options.momentum;
       const float fresh = checked_scale(absmax_scale_of(ex, x.value, *q.activations), name, "input");
       q.input_scale = nn::updated_scale(q.input_scale, fresh, momentum, x.value.dtype);
     }
@@ -131,6 +132,17 @@ StoredWeight stored_weight(Executor& ex, const std::string& name, const nn::Modu
   return s;
 }
 
+// x_s · w_s per output row in `dtype` (torch multiplies the two 0-dim/[m,1] scales of that dtype
+// in float32 and rounds once), uploaded once per input scale.
+Value combined_scale(Executor& ex, const std::string& name, const nn::Module& m, float input_scale, DType dtype) {
+  const std::string key = name + ".w.scale_times:" + std::to_string(std::bit_cast<uint32_t>(input_scale));
+  if (ex.has_constant(key)) return ex.constant(key, {});
+  const QuantizedWeight w = nn::current_quantized_weight(m, name);
+  std::vector<float> s = w.scale.to_float_vector();
+  for (float& v : s) v = round_to_dtype(dtype, input_scale * v);
+  return ex.constant(key, Tensor::from_floats(dtype, {static_cast<int64_t>(s.size()), 1}, s));
+}
+
 // y = x · W'ᵀ + b with the weight in its stored form (a float W never reaches the device).
 Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, const Activation& x, DType dtype) {
   const QuantState& q = l.quant_state;
@@ -142,10 +154,13 @@ Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, cons
   const StoredWeight w = stored_weight(ex, name, l);
   if (!is_sub_byte(*q.weights)) {
     if (*q.weights == QType::QInt8 && x.qtype == QType::QInt8) {
+      // quanto's int8 × int8 path: acc · (x_s · w_s), the scale product rounded to the
+      // activations' dtype first, the bias added afterwards (its own rounding). Codes in, the
+      // activations' dtype out (the op's default for code inputs is float32).
       const Value codes = activation_codes(ex, x.value, QType::QInt8, x.scale);
-      // Codes in, the activations' dtype out (the op's default for code inputs is float32).
-      return ex.run1("linear_w8a8", with_bias(ex, name, {codes, w.data, w.scale}, l.bias, dtype),
-                     {{"input_scale", x.scale}, {"has_bias", has_bias}, {"dtype", float_dtype_code(dtype)}});
+      const Value y = ex.run1("linear_w8a8", {codes, w.data, combined_scale(ex, name, l, x.scale, dtype)},
+                              {{"input_scale", 1.0}, {"has_bias", 0}, {"dtype", float_dtype_code(dtype)}});
+      return l.bias ? ex.run1("add", {y, float_constant(ex, name + ".bias", *l.bias, dtype)}) : y;
     }
     return ex.run1("linear_qbytes", with_bias(ex, name, {x.value, w.data, w.scale}, l.bias, dtype), {{"has_bias", has_bias}});
   }
