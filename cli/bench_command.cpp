@@ -31,6 +31,13 @@ void run_model_bench(const BenchArgs& args) {
   if (args.json_path) write_file_atomically(*args.json_path, rt::model::model_bench_json(report));
 }
 
+std::vector<rt::BenchMode> bench_modes(const std::string& mode) {
+  if (mode == "hot") return {rt::BenchMode::Hot};
+  if (mode == "cold") return {rt::BenchMode::Cold};
+  if (mode == "both") return {rt::BenchMode::Hot, rt::BenchMode::Cold};
+  throw std::invalid_argument("--mode must be hot, cold or both, got '" + mode + "'");
+}
+
 }  // namespace
 
 void run_bench(const BenchArgs& args) {
@@ -39,12 +46,15 @@ void run_bench(const BenchArgs& args) {
   if (specs.empty()) throw std::runtime_error("no OpenCL or Vulkan device to benchmark (see `portaquant devices`)");
   rt::BenchOptions options;
   options.case_pattern = args.case_pattern;
+  options.modes = bench_modes(args.mode);
+  if (args.repetitions_given) options.repetitions = args.repetitions;
+  if (options.repetitions < 1) throw std::invalid_argument("--repetitions must be >= 1");
   if (args.quick) {
     options.m = 1024;
     options.k = 1024;
     options.gemm_rows = 64;
     options.rotate_bytes = uint64_t{64} << 20;
-    options.min_seconds = 0.2;
+    options.min_seconds = 0.1;
   }
   std::vector<rt::BenchResult> all;
   for (const auto& spec : specs) {
@@ -53,10 +63,11 @@ void run_bench(const BenchArgs& args) {
     const auto results = rt::run_benchmarks(device, options);
     all.insert(all.end(), results.begin(), results.end());
   }
-  std::cout << "m=" << options.m << " k=" << options.k << ", GEMM n=" << options.gemm_rows
-            << "; weights rotate through " << (options.rotate_bytes >> 20) << " MiB of copies\n\n"
+  std::cout << "m=" << options.m << " k=" << options.k << ", GEMM n=" << options.gemm_rows << "; hot: one weight copy, "
+            << "cold: copies rotating through " << (options.rotate_bytes >> 20) << " MiB; " << options.repetitions
+            << " repetitions of >= " << options.min_seconds << " s each (mean ± stddev)\n\n"
             << rt::format_bench_table(all);
-  if (args.json_path) write_file_atomically(*args.json_path, rt::bench_results_json(all));
+  if (args.json_path) write_file_atomically(*args.json_path, rt::bench_results_json(all, options));
 }
 
 }  // namespace pq::cli

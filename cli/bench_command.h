@@ -13,6 +13,8 @@ struct BenchArgs {
   std::string case_pattern = "*";
   std::optional<std::string> json_path;
   bool quick = false;  // smaller shapes (m=k=1024, GEMM n=64) for a fast look
+  std::string mode = "both";  // op cases: hot, cold or both (see runtime/benchmark.h)
+  bool repetitions_given = false;  // -r given: op cases use it too
   // --model: the end-to-end benchmark of a decoder directory instead of the op cases.
   std::optional<std::string> model;
   int64_t prompt_tokens = 512;

@@ -165,7 +165,13 @@ void add_bench(CLI::App& app, pq::cli::BenchArgs& args) {
   cmd->add_option("--model", args.model, "benchmark this decoder directory end to end instead (prompt and generation tokens/s)");
   cmd->add_option("-p,--prompt-tokens", args.prompt_tokens, "--model: prompt length (0 = skip)")->check(CLI::Range(int64_t{0}, kMaxTokens))->capture_default_str();
   cmd->add_option("-n,--gen-tokens", args.gen_tokens, "--model: generated tokens (0 = skip)")->check(CLI::Range(int64_t{0}, kMaxTokens))->capture_default_str();
-  cmd->add_option("-r,--repetitions", args.repetitions, "--model: repetitions per test")->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("-r,--repetitions", args.repetitions, "repetitions per test (op cases: default 5)")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str()
+      ->each([&args](const std::string&) { args.repetitions_given = true; });
+  cmd->add_option("--mode", args.mode, "op cases: hot (one weight copy), cold (copies past the LLC) or both")
+      ->check(CLI::IsMember({"hot", "cold", "both"}))
+      ->capture_default_str();
   cmd->add_flag("--cpu", args.include_cpu, "--model: also the CPU reference backend");
   cmd->callback([&args] { pq::cli::run_bench(args); });
 }

@@ -43,6 +43,16 @@ class Backend {
   virtual void synchronize() = 0;
   // Launches made by `body` are recorded instead of run; the buffers they name must outlive the plan.
   virtual std::unique_ptr<RecordedPlan> record(const std::function<void()>& body) = 0;
+
+  // `bytes` bytes of `buffer` from `offset`, as a buffer of their own that shares the memory
+  // (Vulkan: a descriptor offset and range; OpenCL: a sub-buffer): a kernel binding of a view
+  // covers only the view, so a tensor larger than DeviceInfo::max_binding_bytes can be bound a
+  // window at a time. `offset` must be a multiple of DeviceInfo::binding_alignment. The view
+  // keeps `buffer` alive. Throws std::out_of_range past the end of the buffer.
+  virtual std::shared_ptr<DeviceBuffer> view(const std::shared_ptr<DeviceBuffer>& buffer, size_t offset, size_t bytes);
 };
+
+// Checks a view request against the buffer's size and the device's alignment (the message names both).
+void check_view(const DeviceInfo& device, const DeviceBuffer& buffer, size_t offset, size_t bytes);
 
 }  // namespace pq::rt

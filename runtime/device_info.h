@@ -21,10 +21,13 @@ struct DeviceInfo {
   std::string driver_version;
   uint64_t memory_bytes = 0;
   uint64_t max_buffer_bytes = 0;  // largest single allocation / storage-buffer range
+  uint64_t max_binding_bytes = 0;  // largest range one kernel binding covers (Vulkan maxStorageBufferRange)
+  uint32_t binding_alignment = 1;  // offset alignment of a buffer view (Backend::view)
   bool fp16_storage = false;
   bool fp16_arithmetic = false;
   bool int8_storage = false;
   bool integer_dot_product = false;
+  bool int64_arithmetic = false;  // 64-bit integers in kernels (Vulkan shaderInt64)
   uint32_t subgroup_size = 0;     // 0 = none / unknown
   uint32_t max_workgroup_size = 0;
   uint64_t shared_memory_bytes = 0;

@@ -5,7 +5,7 @@
 //   - `params` is a block of 4-byte scalars: the last kernel argument, passed by value (OpenCL),
 //     and the push-constant block (Vulkan); both see the same layout;
 //   - the grid is given in workgroups, with the workgroup size (Vulkan: specialization
-//     constants 0..2; OpenCL: the local size).
+//     constants 0..2; OpenCL: the local size); `constants` are specialization constants 3...
 #pragma once
 
 #include <array>
@@ -28,6 +28,10 @@ struct KernelLaunch {
   std::vector<std::byte> params;
   std::array<uint32_t, 3> groups{1, 1, 1};
   std::array<uint32_t, 3> local{1, 1, 1};
+  // Vulkan: values of specialization constants 3, 4, ... (choices a shader compiles in, so a
+  // pipeline holds only the code they select; each distinct set is a pipeline of its own).
+  // OpenCL kernels ignore them and read the same choices from `params`.
+  std::vector<uint32_t> constants;
 
   template <class Params>
   void set_params(const Params& p) {

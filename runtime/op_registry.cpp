@@ -19,6 +19,11 @@ std::string OpParams::to_string() const {
   return s.str();
 }
 
+DeviceBuffer* EncodeContext::view(const std::shared_ptr<DeviceBuffer>& buffer, size_t offset, size_t bytes) {
+  scratch_.push_back(backend_.view(buffer, offset, bytes));
+  return scratch_.back().get();
+}
+
 DeviceBuffer* EncodeContext::scratch(size_t bytes) {
   scratch_.push_back(backend_.allocate(bytes));
   return scratch_.back().get();

@@ -55,6 +55,8 @@ class EncodeContext {
   Backend& backend() { return backend_; }
   // Scratch memory that lives as long as the op's launches need it (until the next sync).
   DeviceBuffer* scratch(size_t bytes);
+  // A window of `buffer` (Backend::view) that lives as long as the op's launches need it.
+  DeviceBuffer* view(const std::shared_ptr<DeviceBuffer>& buffer, size_t offset, size_t bytes);
 
  private:
   Backend& backend_;

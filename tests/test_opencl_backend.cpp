@@ -235,6 +235,28 @@ TEST_F(OpenCLBackendTest, LaunchesAKernelWithBuffersAndParams) {
   for (uint32_t i = 0; i < n + 24; ++i) ASSERT_EQ(values[i], i < n ? 100 + i : 0xdeadbeef) << "element " << i;
 }
 
+TEST_F(OpenCLBackendTest, AViewBindsOnlyItsWindow) {
+  const uint32_t words = 4096;
+  auto whole = backend_->allocate(words * sizeof(uint32_t));
+  backend_->upload(*whole, bytes_of(std::vector<uint32_t>(words, 0xdeadbeef)));
+  // A window of 100 words at the device's alignment: the kernel's element 0 is its first word.
+  const size_t offset = backend_->info().binding_alignment * 3;
+  auto window = backend_->view(whole, offset, 100 * sizeof(uint32_t));
+  EXPECT_EQ(window->size(), 100 * sizeof(uint32_t));
+  backend_->launch(fill_launch(*window, 100, 7));
+  const auto values = download_u32(*whole, words);
+  for (uint32_t i = 0; i < words; ++i) {
+    const int64_t in_window = static_cast<int64_t>(i) - static_cast<int64_t>(offset / 4);
+    ASSERT_EQ(values[i], in_window >= 0 && in_window < 100 ? 7u + in_window : 0xdeadbeef) << "word " << i;
+  }
+  // Transfers through a view are relative to it; views past the end or off the alignment are refused.
+  std::vector<uint32_t> back(2);
+  backend_->download(*window, bytes_of(back), 4);
+  EXPECT_EQ(back, (std::vector<uint32_t>{8, 9}));
+  EXPECT_THROW(backend_->view(whole, words * 4 - 8, 16), std::out_of_range);
+  if (backend_->info().binding_alignment > 4) EXPECT_THROW(backend_->view(whole, 4, 16), std::invalid_argument);
+}
+
 TEST_F(OpenCLBackendTest, LaunchErrorsNameTheKernel) {
   auto out = backend_->allocate(256);
   KernelLaunch unknown{.kernel = "no_such_kernel", .buffers = {out.get()}};

@@ -357,6 +357,24 @@ TEST_F(VulkanBackendTest, BindingAboveStorageBufferRangeThrows) {
   EXPECT_TRUE(is_sequence(download_words(*backend_, *fits, 16), 0));
 }
 
+TEST_F(VulkanBackendTest, AWindowOfABufferAboveTheStorageBufferRangeBinds) {
+  const uint64_t limit = backend_->info().max_binding_bytes;
+  if (limit > 512 * kMiB) GTEST_SKIP() << "the storage-buffer range is " << limit << " bytes";
+  auto big = backend_->allocate(limit + 64 * 1024);
+  // The last 16 words, well past the range a binding of the whole buffer could cover.
+  const size_t offset = (limit + 64 * 1024) - 16 * 4;
+  ASSERT_EQ(offset % backend_->info().binding_alignment, 0u);
+  auto window = backend_->view(big, offset, 16 * 4);
+  backend_->launch(fill_launch(*window, 16, 5));
+  EXPECT_TRUE(is_sequence(download_words(*backend_, *window, 16), 5));
+  // The word before the window is untouched (never written: pool memory, so compare with a fill).
+  auto before = backend_->view(big, offset - 256, 256);
+  backend_->launch(fill_launch(*before, 64, 100));
+  EXPECT_TRUE(is_sequence(download_words(*backend_, *window, 16), 5)) << "a neighbouring window overwrote this one";
+  EXPECT_TRUE(is_sequence(download_words(*backend_, *before, 64), 100));
+  EXPECT_THROW(backend_->view(big, offset, 17 * 4), std::out_of_range);
+}
+
 TEST_F(VulkanBackendTest, BadLaunchShapesThrow) {
   auto a = backend_->allocate(16);
   KernelLaunch launch = fill_launch(*a, 4, 1);

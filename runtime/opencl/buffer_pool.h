@@ -36,6 +36,30 @@ class OpenCLBuffer final : public DeviceBuffer {
   size_t capacity_;
 };
 
+// A window of an OpenCLBuffer (Backend::view): a sub-buffer, so a kernel argument covers the
+// window only. Keeps its parent alive.
+class OpenCLSubBuffer final : public DeviceBuffer {
+ public:
+  OpenCLSubBuffer(std::shared_ptr<DeviceBuffer> parent, const OpenCLBuffer& allocation, size_t origin, size_t size,
+                  cl_mem memory)
+      : parent_(std::move(parent)), allocation_(allocation), origin_(origin), size_(size), memory_(memory) {}
+  ~OpenCLSubBuffer() override { clReleaseMemObject(memory_); }
+  OpenCLSubBuffer(const OpenCLSubBuffer&) = delete;
+  OpenCLSubBuffer& operator=(const OpenCLSubBuffer&) = delete;
+
+  size_t size() const override { return size_; }
+  cl_mem memory() const { return memory_; }
+  const OpenCLBuffer& allocation() const { return allocation_; }
+  size_t origin() const { return origin_; }  // in the allocation
+
+ private:
+  std::shared_ptr<DeviceBuffer> parent_;
+  const OpenCLBuffer& allocation_;
+  size_t origin_;
+  size_t size_;
+  cl_mem memory_;
+};
+
 class BufferPool : public std::enable_shared_from_this<BufferPool> {
  public:
   explicit BufferPool(std::shared_ptr<const OpenCLContext> device);

@@ -124,6 +124,9 @@ DeviceInfo describe_device(const DeviceRef& ref, int index) {
   info.driver_version = device_string(device, CL_DRIVER_VERSION);
   info.memory_bytes = device_value<cl_ulong>(device, CL_DEVICE_GLOBAL_MEM_SIZE);
   info.max_buffer_bytes = device_value<cl_ulong>(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+  info.max_binding_bytes = info.max_buffer_bytes;  // a kernel argument may cover a whole allocation
+  // Sub-buffer origins are aligned to CL_DEVICE_MEM_BASE_ADDR_ALIGN (given in bits).
+  info.binding_alignment = std::max<cl_uint>(4, device_value<cl_uint>(device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, 1024) / 8);
   info.fp16_storage = true;  // vload_half / vstore_half are core OpenCL 1.2
   info.fp16_arithmetic = has_extension(extensions, "cl_khr_fp16");
   info.int8_storage = true;  // char buffers are core OpenCL

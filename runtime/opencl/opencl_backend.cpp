@@ -22,8 +22,36 @@ const OpenCLBuffer& OpenCLBackend::own_buffer(const DeviceBuffer& buffer, const 
   return *ours;
 }
 
+const OpenCLBuffer& OpenCLBackend::parent_of(const DeviceBuffer& buffer, const char* role, size_t& origin) const {
+  if (const auto* sub = dynamic_cast<const OpenCLSubBuffer*>(&buffer)) {
+    origin = sub->origin();
+    return own_buffer(sub->allocation(), role);
+  }
+  origin = 0;
+  return own_buffer(buffer, role);
+}
+
 cl_mem OpenCLBackend::memory_of(const DeviceBuffer& buffer, const char* role) const {
+  if (const auto* sub = dynamic_cast<const OpenCLSubBuffer*>(&buffer)) {
+    own_buffer(sub->allocation(), role);
+    return sub->memory();
+  }
   return own_buffer(buffer, role).memory();
+}
+
+std::shared_ptr<DeviceBuffer> OpenCLBackend::view(const std::shared_ptr<DeviceBuffer>& buffer, size_t offset, size_t bytes) {
+  if (!buffer) throw std::invalid_argument("opencl: a view of a null buffer on " + device_name());
+  check_view(info(), *buffer, offset, bytes);
+  size_t origin = 0;
+  const OpenCLBuffer& allocation = parent_of(*buffer, "a view's buffer", origin);
+  const cl_buffer_region region{origin + offset, std::max<size_t>(bytes, 1)};  // OpenCL refuses empty regions
+  cl_int status = CL_SUCCESS;
+  const cl_mem memory = clCreateSubBuffer(allocation.memory(), CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &status);
+  if (status != CL_SUCCESS) {
+    throw_cl_error(status, device_name(), "creating a view of " + std::to_string(bytes) + " bytes at offset " +
+                                              std::to_string(region.origin));
+  }
+  return std::make_shared<OpenCLSubBuffer>(buffer, allocation, region.origin, bytes, memory);
 }
 
 void OpenCLBackend::check_range(const DeviceBuffer& buffer, size_t offset, size_t bytes, const char* what) const {

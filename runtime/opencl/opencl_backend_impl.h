@@ -31,6 +31,7 @@ class OpenCLBackend final : public Backend {
   void launch(const KernelLaunch& launch) override;
   void synchronize() override;
   std::unique_ptr<RecordedPlan> record(const std::function<void()>& body) override;
+  std::shared_ptr<DeviceBuffer> view(const std::shared_ptr<DeviceBuffer>& buffer, size_t offset, size_t bytes) override;
 
   // Runs `enqueue` on the queue now, or keeps it for the plan being recorded. For work done by
   // libraries on our queue (CLBlast), which cannot be captured as a kernel with fixed arguments.
@@ -42,6 +43,8 @@ class OpenCLBackend final : public Backend {
 
  private:
   const OpenCLBuffer& own_buffer(const DeviceBuffer& buffer, const char* role) const;
+  // A buffer of this device, or a view of one: its parent allocation and the view's origin.
+  const OpenCLBuffer& parent_of(const DeviceBuffer& buffer, const char* role, size_t& origin) const;
   void check_range(const DeviceBuffer& buffer, size_t offset, size_t bytes, const char* what) const;
   void record_launch(const KernelLaunch& launch, std::vector<cl_mem> buffers);
 

@@ -7,50 +7,6 @@
 #include "runtime/ops/op_helpers.h"
 
 namespace pq::rt::linear {
-namespace {
-
-// Workgroup shapes compiled into cl/linear.cl and shaders/linear.comp (GEMV_LOCAL, GEMM_*).
-constexpr uint32_t kGemvLocal = 64;
-constexpr uint32_t kGemvColumns = 4;  // output columns per GEMV workgroup (LIN_GEMV_ROWS)
-constexpr uint32_t kGemmTile = 32;
-constexpr uint32_t kGemmLocal = 64;
-constexpr uint64_t kMaxGroups = 65535;  // Vulkan's guaranteed limit per grid dimension
-
-bool use_gemv(const LinearParams& p, uint32_t batches) {
-  // GEMV reads W along k: float weights stored [k, m] would be read with stride m.
-  const bool float_weights = p.w_format <= static_cast<uint32_t>(ElemFormat::BF16);
-  const bool k_contiguous = !float_weights || p.w_col_stride == 1;
-  return p.n <= kGemvMaxRows && batches == 1 && k_contiguous;
-}
-
-KernelLaunch gemv_launch(const LinearParams& p, Accumulate accumulate) {
-  KernelLaunch launch;
-  launch.kernel = accumulate == Accumulate::Int ? "linear_gemv_i8" : "linear_gemv";
-  launch.local = {kGemvLocal, 1, 1};
-  // kGemvColumns output columns per workgroup; past 65535 groups the grid wraps into dimension y.
-  const uint64_t groups = ceil_div(p.m, kGemvColumns);
-  launch.groups = {static_cast<uint32_t>(std::min(groups, kMaxGroups)), ceil_div(groups, kMaxGroups), 1};
-  return launch;
-}
-
-KernelLaunch gemm_launch(const LinearParams& p, Accumulate accumulate, uint32_t batches) {
-  KernelLaunch launch;
-  launch.kernel = accumulate == Accumulate::Int ? "linear_gemm_i8" : "linear_gemm";
-  launch.local = {kGemmLocal, 1, 1};
-  launch.groups = {ceil_div(p.m, kGemmTile), ceil_div(p.n, kGemmTile), batches};
-  for (uint32_t g : launch.groups) {
-    if (g > kMaxGroups) {
-      throw std::invalid_argument(launch.kernel + ": a grid of " + std::to_string(launch.groups[0]) + "x" +
-                                  std::to_string(launch.groups[1]) + "x" + std::to_string(launch.groups[2]) +
-                                  " tiles (n=" + std::to_string(p.n) + ", m=" + std::to_string(p.m) +
-                                  ") exceeds 65535 workgroups per dimension");
-    }
-  }
-  return launch;
-}
-
-}  // namespace
-
 std::optional<ElemFormat> elem_format(DType dtype) {
   switch (dtype) {
     case DType::F32: return ElemFormat::F32;
@@ -62,16 +18,6 @@ std::optional<ElemFormat> elem_format(DType dtype) {
     case DType::F8_E5M2: return ElemFormat::E5M2;
     default: return std::nullopt;
   }
-}
-
-void launch_linear(EncodeContext& ctx, LinearBuffers b, const LinearParams& params, Accumulate accumulate,
-                   uint32_t batches) {
-  if (params.n == 0 || params.m == 0 || batches == 0) return;  // empty output
-  KernelLaunch launch = use_gemv(params, batches) ? gemv_launch(params, accumulate) : gemm_launch(params, accumulate, batches);
-  DeviceBuffer* any = b.x;
-  launch.buffers = {b.x, b.w, b.scale ? b.scale : any, b.shift ? b.shift : any, b.bias ? b.bias : any, b.y};
-  launch.set_params(params);
-  ctx.launch(launch);
 }
 
 std::vector<float> reference_matmul(const std::vector<float>& x, const std::vector<float>& w, int64_t n, int64_t m,

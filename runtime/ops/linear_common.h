@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,15 +46,26 @@ struct LinearParams {
   uint32_t raw_int = 0;         // integer kernels: write the int32 accumulators, unscaled
   uint32_t y_format = 0;        // F32, F16 or BF16: the dtype y is rounded into
   uint32_t bias_format = 0;     // F32, F16 or BF16
+  uint32_t y_row_stride = 0;    // elements between rows of y (0: m; set by launch_linear)
+  uint32_t rows_per_item = 1;   // specialised kernels: rows of W per work-item (set by launch_linear)
+  uint32_t x_rows_per_item = 1; // specialised kernels: rows of x per work-item (set by launch_linear)
+  uint32_t k_split = 1;         // specialised kernels: work-items sharing one row's k (set by launch_linear)
+};
+
+// How W is stored, which decides the kernels that can read it: any format through the generic
+// kernels (a format switch per element), or one the specialised kernels read directly.
+enum class WeightKind {
+  Generic,    // every format and layout the generic kernels decode
+  Q4Blocked,  // int4 codes in the blocked layout (runtime/ops/linear_layout.h)
+  Q8,         // int8 codes [m, k], one scale per row
+  Float,      // float32/float16/bfloat16 W [m, k] (k-contiguous rows)
+  I8xI8,      // int8 codes × int8 activations, int32 accumulation
 };
 
 struct LinearBuffers {
-  DeviceBuffer* x = nullptr;
-  DeviceBuffer* w = nullptr;
-  DeviceBuffer* scale = nullptr;  // unused bindings get any input buffer (never read)
-  DeviceBuffer* shift = nullptr;
-  DeviceBuffer* bias = nullptr;
-  DeviceBuffer* y = nullptr;
+  std::shared_ptr<DeviceBuffer> x, w;
+  std::shared_ptr<DeviceBuffer> scale, shift, bias;  // unused bindings get x (never read)
+  std::shared_ptr<DeviceBuffer> y;
 };
 
 enum class Accumulate { Float, Int };
@@ -68,10 +80,17 @@ void add_int8_linear_ops(std::vector<OpDef>& ops);         // linear_int8.cpp
 void add_float_matmul_ops(std::vector<OpDef>& ops);        // linear_matmul.cpp
 
 // Enqueues the family's GEMV (n ≤ 8, one batch, k-contiguous W) or tiled GEMM kernel (32 × 32
-// output tiles); `batches` > 1 runs the GEMM over grid dimension z. Unset bindings get x (the
-// kernels never read them).
+// output tiles); `batches` > 1 runs the GEMM over grid dimension z. A specialised kernel serves
+// `kind` where one applies (linear_kernels.cpp), else the generic ones (never for Q4Blocked).
+// Tensors larger than one kernel binding covers are bound a window at a time (linear_launch.cpp).
+// Unset bindings get x (the kernels never read them).
 void launch_linear(EncodeContext& ctx, LinearBuffers buffers, const LinearParams& params, Accumulate accumulate,
-                   uint32_t batches = 1);
+                   uint32_t batches = 1, WeightKind kind = WeightKind::Generic);
+
+// The specialised kernel for `kind`, when one applies to these parameters (linear_kernels.cpp):
+// its launch with kernel, grid and rows_per_item/k_split set; nullopt for the generic kernels.
+std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearParams& params, uint32_t batches,
+                                               WeightKind kind);
 
 // y[n, m] = x[n, k] · W[m, k]ᵀ (+ bias), accumulated in double, rounded once to float (and by
 // the caller into the output dtype).

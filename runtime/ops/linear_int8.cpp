@@ -92,9 +92,9 @@ void encode_w8a8(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const 
   p.has_bias = in.size() > 3;
   p.bias_format = p.has_bias ? static_cast<uint32_t>(*elem_format(in[3].dtype)) : 0;
   p.y_format = static_cast<uint32_t>(*elem_format(out[0].dtype));
-  launch_linear(ctx, {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), nullptr,
-                      p.has_bias ? in[3].buffer.get() : nullptr, out[0].buffer.get()},
-                p, Accumulate::Int);
+  launch_linear(ctx, {in[0].buffer, in[1].buffer, in[2].buffer, nullptr,
+                      p.has_bias ? in[3].buffer : nullptr, out[0].buffer},
+                p, Accumulate::Int, 1, WeightKind::I8xI8);
 }
 
 // ---- matmul_i8_i32 ----------------------------------------------------------------------------
@@ -116,8 +116,8 @@ void encode_i32(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const s
                 const OpParams&) {
   LinearParams p = int_params(in);
   p.raw_int = 1;
-  launch_linear(ctx, {in[0].buffer.get(), in[1].buffer.get(), nullptr, nullptr, nullptr, out[0].buffer.get()}, p,
-                Accumulate::Int);
+  launch_linear(ctx, {in[0].buffer, in[1].buffer, nullptr, nullptr, nullptr, out[0].buffer}, p,
+                Accumulate::Int, 1, WeightKind::I8xI8);
 }
 
 // ---- conformance cases ------------------------------------------------------------------------

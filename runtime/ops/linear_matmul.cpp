@@ -86,7 +86,10 @@ bool try_clblast(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const 
 
 void encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
             const MatmulShape& s, const OpParams& params) {
-  if (try_clblast(ctx, in, out, s, params)) return;
+  // A GEMV against Bᵀ (an lm_head, a float Linear) reads B once with the specialised kernel;
+  // CLBlast's GEMM kernels are tuned for large n.
+  const bool gemv = s.n <= kGemvMaxRows && s.batches == 1 && s.transpose_b && s.k % 16 == 0;
+  if (!gemv && try_clblast(ctx, in, out, s, params)) return;
   LinearParams p;
   p.n = static_cast<uint32_t>(s.n);
   p.m = static_cast<uint32_t>(s.m);
@@ -100,8 +103,8 @@ void encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::
   p.x_batch_stride = p.n * p.k;
   p.w_batch_stride = p.k * p.m;
   p.y_batch_stride = p.n * p.m;
-  launch_linear(ctx, {in[0].buffer.get(), in[1].buffer.get(), nullptr, nullptr, nullptr, out[0].buffer.get()}, p,
-                Accumulate::Float, static_cast<uint32_t>(s.batches));
+  launch_linear(ctx, {in[0].buffer, in[1].buffer, nullptr, nullptr, nullptr, out[0].buffer}, p,
+                Accumulate::Float, static_cast<uint32_t>(s.batches), s.transpose_b ? WeightKind::Float : WeightKind::Generic);
 }
 
 OpDef matmul_op(const std::string& name, size_t rank) {

@@ -15,6 +15,7 @@
 #include "host/quant/packing.h"
 #include "host/quant/quantized_weight.h"
 #include "host/quant/symmetric.h"
+#include "runtime/ops/linear_layout.h"
 #include "runtime/ops/linear_common.h"
 #include "runtime/ops/op_helpers.h"
 
@@ -105,9 +106,13 @@ void encode_qbytes(EncodeContext& ctx, const std::vector<DeviceTensor>& in, cons
   p.y_format = format_code(out[0].dtype);
   // int8 × int8 is exact in int32; any other pair is decoded and accumulated in float32.
   const bool integer = in[0].dtype == DType::I8 && in[1].dtype == DType::I8;
-  launch_linear(ctx, {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), nullptr,
-                      p.has_bias ? in[3].buffer.get() : nullptr, out[0].buffer.get()},
-                p, integer ? Accumulate::Int : Accumulate::Float);
+  const bool float_x = is_float_dtype(in[0].dtype);
+  const WeightKind kind = integer ? WeightKind::I8xI8
+                          : in[1].dtype == DType::I8 && float_x ? WeightKind::Q8
+                                                                 : WeightKind::Generic;
+  launch_linear(ctx, {in[0].buffer, in[1].buffer, in[2].buffer, nullptr,
+                      p.has_bias ? in[3].buffer : nullptr, out[0].buffer},
+                p, integer ? Accumulate::Int : Accumulate::Float, 1, kind);
 }
 
 // ---- linear_qbits -----------------------------------------------------------------------------
@@ -115,26 +120,64 @@ void encode_qbytes(EncodeContext& ctx, const std::vector<DeviceTensor>& in, cons
 struct QbitsLayout {
   int bits;
   int64_t group_size, groups, packed_rows, m, k;
+  bool blocked;  // parameter layout=1: the codes are in the blocked device layout (linear_layout.h)
 };
+
+// Parameter layout: 0 quanto's planar packing (the default), 1 the blocked device layout.
+bool blocked_layout_param(const std::string& op, const OpParams& params) {
+  const int64_t layout = params.get_int("layout", 0);
+  if (layout != 0 && layout != 1) op_error(op, "layout must be 0 (quanto's packing) or 1 (blocked), got " + std::to_string(layout));
+  return layout == 1;
+}
+
+// G: the packed codes' columns in quanto's layout (parameter group_size, when given, must
+// agree), parameter group_size in the blocked layout.
+int64_t qbits_group_size(const std::string& op, const std::vector<TensorSpec>& in, const OpParams& params, bool blocked) {
+  const TensorSpec& packed = in[1];
+  if (blocked) {
+    if (!params.has("group_size")) op_error(op, "layout=1 needs parameter group_size");
+    return params.get_int("group_size");
+  }
+  if (packed.dtype != DType::U8 || packed.shape.size() != 2 || packed.shape[1] == 0) {
+    op_error(op, "packed codes must be uint8 [R, G], got " + describe({packed}));
+  }
+  if (params.has("group_size") && params.get_int("group_size") != packed.shape[1]) {
+    op_error(op, "group_size=" + std::to_string(params.get_int("group_size")) + " but the packed codes have " +
+                     std::to_string(packed.shape[1]) + " columns");
+  }
+  return packed.shape[1];
+}
+
+void check_packed_codes(const std::string& op, const std::vector<TensorSpec>& in, const QbitsLayout& l) {
+  const TensorSpec& codes = in[1];
+  if (l.blocked) {
+    if (l.bits != 4 || !blocked_layout_supported(l.k, l.group_size, l.bits)) {
+      op_error(op, "layout=1 holds int4 codes in groups of a multiple of 32, got bits=" + std::to_string(l.bits) +
+                       " group_size=" + std::to_string(l.group_size));
+    }
+    if (codes.dtype != DType::U8 || codes.shape != blocked_shape(l.m, l.k, l.bits)) {
+      op_error(op, "blocked codes of a [" + std::to_string(l.m) + ", " + std::to_string(l.k) + "] weight must be uint8 " +
+                       shape_to_string(blocked_shape(l.m, l.k, l.bits)) + ": " + describe(in));
+    }
+  } else if (codes.shape[0] != l.packed_rows) {
+    op_error(op, std::to_string(l.groups) + " groups pack into " + std::to_string(l.packed_rows) + " rows at " +
+                     std::to_string(l.bits) + " bits, codes have " + std::to_string(codes.shape[0]) + ": " + describe(in));
+  }
+}
 
 QbitsLayout qbits_layout(const std::string& op, const std::vector<TensorSpec>& in, const OpParams& params) {
   if (in.size() < 4) op_error(op, "expects x, packed codes, scale, shift[, bias], got " + describe(in));
   expect_float_activation(op, in[0]);
-  const TensorSpec& packed = in[1];
   QbitsLayout l{};
   l.bits = static_cast<int>(params.get_int("bits", 0));
   if (l.bits != 4 && l.bits != 2) op_error(op, "bits must be 4 (qint4) or 2 (qint2), got " + std::to_string(l.bits));
-  if (packed.dtype != DType::U8 || packed.shape.size() != 2 || packed.shape[1] == 0) {
-    op_error(op, "packed codes must be uint8 [R, G], got " + describe({packed}));
-  }
+  l.blocked = blocked_layout_param(op, params);
   l.k = in[0].shape.back();
   if (l.k == 0) op_error(op, "x must have k > 0: " + describe(in));
-  l.group_size = packed.shape[1];
-  if (params.has("group_size") && params.get_int("group_size") != l.group_size) {
-    op_error(op, "group_size=" + std::to_string(params.get_int("group_size")) + " but the packed codes have " +
-                     std::to_string(l.group_size) + " columns");
+  l.group_size = qbits_group_size(op, in, params, l.blocked);
+  if (l.group_size <= 0 || l.k % l.group_size != 0) {
+    op_error(op, "group size " + std::to_string(l.group_size) + " must divide k: " + describe(in));
   }
-  if (l.k % l.group_size != 0) op_error(op, "group size " + std::to_string(l.group_size) + " must divide k: " + describe(in));
   expect_scale_dtype(op, in[2], "scale");
   if (in[3].dtype != in[2].dtype) op_error(op, "shift must have scale's dtype: " + describe(in));
   l.groups = shape_numel(in[2].shape);
@@ -143,10 +186,7 @@ QbitsLayout qbits_layout(const std::string& op, const std::vector<TensorSpec>& i
   if (l.groups % groups_per_row != 0) op_error(op, "scale must hold whole rows of k/G groups: " + describe(in));
   l.m = l.groups / groups_per_row;
   l.packed_rows = packed_rows(l.groups, l.bits);
-  if (packed.shape[0] != l.packed_rows) {
-    op_error(op, std::to_string(l.groups) + " groups pack into " + std::to_string(l.packed_rows) + " rows at " +
-                     std::to_string(l.bits) + " bits, codes have " + std::to_string(packed.shape[0]) + ": " + describe(in));
-  }
+  check_packed_codes(op, in, l);
   return l;
 }
 
@@ -159,7 +199,8 @@ std::vector<TensorSpec> infer_qbits(const std::string& op, const std::vector<Ten
 
 std::vector<Tensor> reference_qbits(const std::vector<Tensor>& in, const OpParams& params) {
   const QbitsLayout l = qbits_layout("linear_qbits", specs_of(in), params);
-  const Tensor codes = unpack_codes(in[1], l.bits, l.groups);
+  const Tensor packed = l.blocked ? unpack_blocked_codes(in[1], l.m, l.k, l.group_size, l.bits) : in[1];
+  const Tensor codes = unpack_codes(packed, l.bits, l.groups);
   const AffineParams affine{in[2].to(DType::F32).reshape({l.groups, 1}), in[3].to(DType::F32).reshape({l.groups, 1})};
   const std::vector<float> w = dequantize_affine(codes, affine).to_float_vector();
   const auto bias = reference_bias(in, 4, params);
@@ -182,9 +223,9 @@ void encode_qbits(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const
   p.has_bias = in.size() > 4;
   p.bias_format = p.has_bias ? format_code(in[4].dtype) : 0;
   p.y_format = format_code(out[0].dtype);
-  launch_linear(ctx, {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), in[3].buffer.get(),
-                      p.has_bias ? in[4].buffer.get() : nullptr, out[0].buffer.get()},
-                p, Accumulate::Float);
+  launch_linear(ctx, {in[0].buffer, in[1].buffer, in[2].buffer, in[3].buffer,
+                      p.has_bias ? in[4].buffer : nullptr, out[0].buffer},
+                p, Accumulate::Float, 1, l.blocked ? WeightKind::Q4Blocked : WeightKind::Generic);
 }
 
 // ---- conformance cases ------------------------------------------------------------------------
@@ -253,6 +294,17 @@ struct CaseBuilder {
     add_bias(c, s, has_bias);
     cases.push_back(std::move(c));
   }
+
+  // The last case with its int4 codes in the blocked device layout (layout=1), as the model
+  // runtime uploads them.
+  void blocked(const CaseShape& s) {
+    OpCase c = cases.back();
+    const int64_t g = c.params.get_int("group_size");
+    c.inputs[1] = repack_blocked_codes(c.inputs[1], s.m, s.k, g, 4);
+    c.params.set("layout", 1);
+    c.label += " blocked";
+    cases.push_back(std::move(c));
+  }
 };
 
 std::vector<OpCase> qbytes_cases() {
@@ -301,6 +353,33 @@ int group_for(const CaseShape& s) {
   }
 }
 
+// int4 in the blocked layout (G a multiple of 32) on the GEMV and GEMM kernels: every n of
+// the edge, m not a multiple of the 8-row groups, each x and scale dtype, HQQ shifts, special values.
+void add_blocked_cases(CaseBuilder& b) {
+  const auto& shapes = case_shapes();
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const CaseShape& s = shapes[i];
+    if (s.m == 1 || group_for(s) == 0 || group_for(s) % 32 != 0) continue;
+    b.qbits(s, QType::QInt4, group_for(s), i % 3 == 0 ? DType::F32 : (i % 3 == 1 ? DType::F16 : DType::BF16), i % 2 == 0);
+    b.blocked(s);
+  }
+  for (const CaseShape& s : {CaseShape{2, 64, 9}, CaseShape{4, 128, 17}, CaseShape{5, 96, 3}, CaseShape{7, 64, 16}}) {
+    b.qbits(s, QType::QInt4, 32, DType::F32, true);
+    b.blocked(s);
+  }
+  b.qbits({3, 320, 31}, QType::QInt4, 64, DType::F16, true, DType::F16);
+  b.blocked({3, 320, 31});
+  b.qbits({33, 320, 31}, QType::QInt4, 64, DType::BF16, false, DType::BF16, Optimizer::Hqq);
+  b.blocked({33, 320, 31});
+  for (DType dtype : float_dtypes()) {
+    for (const CaseShape& s : {CaseShape{3, 64, 31}, CaseShape{33, 64, 31}}) {
+      b.qbits(s, QType::QInt4, 32, dtype, true);
+      b.special_x(b.cases.back());
+      b.blocked(s);
+    }
+  }
+}
+
 std::vector<OpCase> qbits_cases() {
   CaseBuilder b{8000, {}};
   const auto& shapes = case_shapes();
@@ -320,6 +399,7 @@ std::vector<OpCase> qbits_cases() {
       b.special_x(b.cases.back());
     }
   }
+  add_blocked_cases(b);
   return b.cases;
 }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "runtime/vulkan/vulkan_buffer_view.h"
 #include "runtime/vulkan/vulkan_error.h"
 #include "runtime/vulkan/vulkan_plan.h"
 
@@ -77,6 +78,28 @@ VulkanBuffer& VulkanBackend::own_buffer(const DeviceBuffer& buffer) const {
   return const_cast<VulkanBuffer&>(*vulkan_buffer);
 }
 
+VulkanBackend::Range VulkanBackend::range_of(const DeviceBuffer& buffer) const {
+  if (const auto* view = dynamic_cast<const VulkanBufferView*>(&buffer)) {
+    VulkanBuffer& parent = own_buffer(view->parent());
+    // The bound range covers the view's whole words (shaders read 8/16-bit data as words).
+    const VkDeviceSize bytes = std::min<VkDeviceSize>(align_up(view->size(), 4), parent.buffer_bytes() - view->offset());
+    return {&parent, view->offset(), bytes, false};
+  }
+  VulkanBuffer& whole = own_buffer(buffer);
+  return {&whole, 0, whole.buffer_bytes(), true};
+}
+
+std::shared_ptr<DeviceBuffer> VulkanBackend::view(const std::shared_ptr<DeviceBuffer>& buffer, size_t offset, size_t bytes) {
+  try {
+    if (!buffer) throw std::invalid_argument("a view of a null buffer");
+    check_view(info(), *buffer, offset, bytes);
+    const Range base = range_of(*buffer);
+    return std::make_shared<VulkanBufferView>(base.buffer->shared_from_this(), static_cast<size_t>(base.offset) + offset, bytes);
+  } catch (...) {
+    rethrow_with_context("a view of " + std::to_string(bytes) + " bytes at offset " + std::to_string(offset));
+  }
+}
+
 std::shared_ptr<DeviceBuffer> VulkanBackend::allocate(size_t bytes) {
   try {
     return memory_->allocate(bytes);
@@ -89,7 +112,7 @@ std::shared_ptr<DeviceBuffer> VulkanBackend::allocate(size_t bytes) {
 
 namespace {
 
-void check_copy_range(const VulkanBuffer& buffer, size_t bytes, size_t offset, const char* what) {
+void check_copy_range(const DeviceBuffer& buffer, size_t bytes, size_t offset, const char* what) {
   if (offset > buffer.size() || bytes > buffer.size() - offset) {
     throw std::out_of_range(std::string(what) + " of " + std::to_string(bytes) + " bytes at offset " +
                             std::to_string(offset) + " overruns a buffer of " + std::to_string(buffer.size()) + " bytes");
@@ -101,8 +124,10 @@ void check_copy_range(const VulkanBuffer& buffer, size_t bytes, size_t offset, c
 void VulkanBackend::upload(DeviceBuffer& buffer, std::span<const std::byte> bytes, size_t offset) {
   try {
     check_no_recording("upload()");
-    VulkanBuffer& target = own_buffer(buffer);
-    check_copy_range(target, bytes.size(), offset, "upload");
+    check_copy_range(buffer, bytes.size(), offset, "upload");
+    const Range range = range_of(buffer);
+    VulkanBuffer& target = *range.buffer;
+    offset += range.offset;
     if (bytes.empty()) return;
     if (!target.mapped()) return staged_upload(target, bytes, offset);
     if (busy()) drain();  // earlier launches may still read or write this buffer
@@ -115,8 +140,10 @@ void VulkanBackend::upload(DeviceBuffer& buffer, std::span<const std::byte> byte
 void VulkanBackend::download(const DeviceBuffer& buffer, std::span<std::byte> bytes, size_t offset) {
   try {
     check_no_recording("download()");
-    VulkanBuffer& source = own_buffer(buffer);
-    check_copy_range(source, bytes.size(), offset, "download");
+    check_copy_range(buffer, bytes.size(), offset, "download");
+    const Range range = range_of(buffer);
+    VulkanBuffer& source = *range.buffer;
+    offset += range.offset;
     if (bytes.empty()) return;
     if (!source.mapped()) return staged_download(source, bytes, offset);
     drain();
@@ -176,20 +203,21 @@ void VulkanBackend::launch(const KernelLaunch& launch) {
   }
 }
 
-std::vector<VulkanBuffer*> VulkanBackend::bound_buffers(const KernelLaunch& launch) const {
+std::vector<VulkanBackend::Range> VulkanBackend::bound_ranges(const KernelLaunch& launch) const {
   const uint64_t max_range = device_->limits().maxStorageBufferRange;
-  std::vector<VulkanBuffer*> buffers;
+  std::vector<Range> ranges;
   for (size_t i = 0; i < launch.buffers.size(); ++i) {
     if (!launch.buffers[i]) throw std::invalid_argument("binding " + std::to_string(i) + " is null");
-    VulkanBuffer& buffer = own_buffer(*launch.buffers[i]);
-    if (buffer.buffer_bytes() > max_range) {
-      throw std::runtime_error("binding " + std::to_string(i) + " is a buffer of " + std::to_string(buffer.size()) +
-                               " bytes, above this device's maxStorageBufferRange of " + std::to_string(max_range) +
-                               " bytes: the op must be split");
+    const Range range = range_of(*launch.buffers[i]);
+    if (range.bytes > max_range) {
+      throw std::runtime_error("binding " + std::to_string(i) + " is a " + (range.whole ? "buffer" : "view") + " of " +
+                               std::to_string(launch.buffers[i]->size()) + " bytes, above this device's " +
+                               "maxStorageBufferRange of " + std::to_string(max_range) +
+                               " bytes: the op must bind it a window at a time (Backend::view)");
     }
-    buffers.push_back(&buffer);
+    ranges.push_back(range);
   }
-  return buffers;
+  return ranges;
 }
 
 void VulkanBackend::check_launch_limits(const KernelLaunch& launch) const {
@@ -225,10 +253,10 @@ void VulkanBackend::check_launch_limits(const KernelLaunch& launch) const {
 
 void VulkanBackend::encode(const KernelLaunch& launch, LaunchTarget target) {
   check_launch_limits(launch);
-  const std::vector<VulkanBuffer*> buffers = bound_buffers(launch);
+  const std::vector<Range> buffers = bound_ranges(launch);
   const auto push_bytes = static_cast<uint32_t>(align_up(launch.params.size(), 4));
   const ComputePipeline& pipeline =
-      pipelines_.get({launch.kernel, launch.local, static_cast<uint32_t>(buffers.size()), push_bytes});
+      pipelines_.get({launch.kernel, launch.local, static_cast<uint32_t>(buffers.size()), push_bytes, launch.constants});
 
   VkDescriptorSet set = VK_NULL_HANDLE;
   if (!buffers.empty()) {
@@ -236,7 +264,7 @@ void VulkanBackend::encode(const KernelLaunch& launch, LaunchTarget target) {
     std::vector<VkDescriptorBufferInfo> infos(buffers.size());
     std::vector<VkWriteDescriptorSet> writes(buffers.size());
     for (size_t i = 0; i < buffers.size(); ++i) {
-      infos[i] = {buffers[i]->handle(), 0, VK_WHOLE_SIZE};
+      infos[i] = {buffers[i].buffer->handle(), buffers[i].offset, buffers[i].whole ? VK_WHOLE_SIZE : buffers[i].bytes};
       writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
       writes[i].dstSet = set;
       writes[i].dstBinding = static_cast<uint32_t>(i);
@@ -249,7 +277,7 @@ void VulkanBackend::encode(const KernelLaunch& launch, LaunchTarget target) {
   std::array<std::byte, kMaxParamsBytes> push{};  // zero padding up to a whole 4-byte word
   std::copy(launch.params.begin(), launch.params.end(), push.begin());
   target.recorder.dispatch(pipeline, set, {push.data(), push_bytes}, launch.groups);
-  for (VulkanBuffer* buffer : buffers) target.buffers_in_use.push_back(buffer->shared_from_this());
+  for (const Range& range : buffers) target.buffers_in_use.push_back(range.buffer->shared_from_this());
 }
 
 // ---- submission ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ class VulkanBackend final : public Backend, public std::enable_shared_from_this<
   void launch(const KernelLaunch& launch) override;
   void synchronize() override;
   std::unique_ptr<RecordedPlan> record(const std::function<void()>& body) override;
+  std::shared_ptr<DeviceBuffer> view(const std::shared_ptr<DeviceBuffer>& buffer, size_t offset, size_t bytes) override;
 
   VulkanPipelineStats pipeline_stats() const { return pipelines_.stats(); }
   VulkanMemoryStats memory_stats() const;
@@ -74,8 +75,15 @@ class VulkanBackend final : public Backend, public std::enable_shared_from_this<
     std::vector<std::shared_ptr<VulkanBuffer>> buffers_in_use;
   };
 
+  // A buffer or view as the bytes [offset, offset + bytes) of one of this device's VkBuffers.
+  struct Range {
+    VulkanBuffer* buffer;
+    VkDeviceSize offset, bytes;
+    bool whole;  // the entire buffer (bound with VK_WHOLE_SIZE)
+  };
+  Range range_of(const DeviceBuffer& buffer) const;
   void encode(const KernelLaunch& launch, LaunchTarget target);
-  std::vector<VulkanBuffer*> bound_buffers(const KernelLaunch& launch) const;
+  std::vector<Range> bound_ranges(const KernelLaunch& launch) const;
   void check_launch_limits(const KernelLaunch& launch) const;
   VulkanBuffer& own_buffer(const DeviceBuffer& buffer) const;
   void check_no_recording(const char* what) const;

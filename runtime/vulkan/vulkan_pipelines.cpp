@@ -91,14 +91,16 @@ VkPipelineLayout VulkanPipelines::pipeline_layout(uint32_t buffer_count, uint32_
 }
 
 VkPipeline VulkanPipelines::create_pipeline(const PipelineKey& key, VkPipelineLayout layout) {
-  // Every shader declares local_size_{x,y,z}_id = 0, 1, 2.
-  const VkSpecializationMapEntry entries[3] = {
-      {0, 0, sizeof(uint32_t)}, {1, sizeof(uint32_t), sizeof(uint32_t)}, {2, 2 * sizeof(uint32_t), sizeof(uint32_t)}};
+  // Every shader declares local_size_{x,y,z}_id = 0, 1, 2; some read constants 3, 4, ...
+  std::vector<uint32_t> values(key.local.begin(), key.local.end());
+  values.insert(values.end(), key.constants.begin(), key.constants.end());
+  std::vector<VkSpecializationMapEntry> entries(values.size());
+  for (uint32_t i = 0; i < entries.size(); ++i) entries[i] = {i, static_cast<uint32_t>(i * sizeof(uint32_t)), sizeof(uint32_t)};
   VkSpecializationInfo specialization{};
-  specialization.mapEntryCount = 3;
-  specialization.pMapEntries = entries;
-  specialization.dataSize = sizeof(key.local);
-  specialization.pData = key.local.data();
+  specialization.mapEntryCount = static_cast<uint32_t>(entries.size());
+  specialization.pMapEntries = entries.data();
+  specialization.dataSize = values.size() * sizeof(uint32_t);
+  specialization.pData = values.data();
 
   VkComputePipelineCreateInfo info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
   info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;

@@ -1,6 +1,7 @@
 // Compute pipelines built on first use from the embedded SPIR-V and kept for the backend's
 // lifetime, keyed by everything that changes the VkPipeline: shader variant, workgroup size
-// (specialization constants 0..2), number of storage buffers and push-constant bytes.
+// (specialization constants 0..2) and further specialization constants, number of storage
+// buffers and push-constant bytes.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/vulkan/vulkan_backend.h"
 #include "runtime/vulkan/vulkan_device.h"
@@ -22,6 +24,7 @@ struct PipelineKey {
   std::array<uint32_t, 3> local{1, 1, 1};
   uint32_t buffer_count = 0;
   uint32_t push_constant_bytes = 0;  // a multiple of 4
+  std::vector<uint32_t> constants;   // specialization constants 3, 4, ...
   auto operator<=>(const PipelineKey&) const = default;
 };
 

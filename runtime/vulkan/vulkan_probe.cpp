@@ -1,6 +1,8 @@
 #include "runtime/vulkan/vulkan_probe.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 #include <cstdio>
 
 namespace pq::rt::vulkan {
@@ -151,10 +153,16 @@ PhysicalDeviceProbe probe_physical_device(const VulkanInstance& instance, VkPhys
   info.memory_bytes = largest_device_local_heap(probe.memory);
   info.max_buffer_bytes = limits.maxStorageBufferRange;
   if (probe.max_allocation_bytes) info.max_buffer_bytes = std::min(info.max_buffer_bytes, probe.max_allocation_bytes);
+  info.max_binding_bytes = limits.maxStorageBufferRange;
+  info.binding_alignment = static_cast<uint32_t>(std::max<VkDeviceSize>(4, limits.minStorageBufferOffsetAlignment));
   info.fp16_storage = probe.features.storage_buffer_16bit;
   info.fp16_arithmetic = probe.features.shader_float16;
   info.int8_storage = probe.features.storage_buffer_8bit;
   info.integer_dot_product = probe.features.integer_dot_product;
+  // PORTAQUANT_VULKAN_DISABLE=int64 keeps the kernels on the 32-bit baseline tier (the feature
+  // stays enabled on the device), so the baseline can be checked on a device that has the tier.
+  const char* disable = std::getenv("PORTAQUANT_VULKAN_DISABLE");
+  info.int64_arithmetic = probe.features.shader_int64 && !(disable && std::string_view(disable).find("int64") != std::string_view::npos);
   info.max_workgroup_size = limits.maxComputeWorkGroupInvocations;
   info.shared_memory_bytes = limits.maxComputeSharedMemorySize;
   return probe;

@@ -1,0 +1,209 @@
+// Specialised linear kernels, one per weight format, for CPU-like OpenCL devices (pocl): a
+// work-item owns a tile of ROWS consecutive rows of W × NX consecutive rows of x (grid
+// dimension z walks the tiles of x, so n ≤ 8 is one tile: the GEMV) and walks the whole of k
+// with 16-wide vector loads: one load of weights serves NX rows of x, one load of x ROWS rows
+// of W, every weight is read exactly once per tile of x and nothing needs a reduction across
+// work-items. The ROWS · NX float16 accumulators stay in vector registers. The host picks the
+// tile from n (runtime/ops/linear_kernels.cpp, rows_per_item = ROWS, x_rows_per_item = NX): n = 1 → 8 × 1,
+// 2 → 4 × 2, 3..4 → 2 × 4, 5..8 → 1 × 8, n > 8 (GEMM) → 4 × 4.
+// Parameters are linear_params (cl/common_linear.cl).
+
+#define LIN_BLOCK 32     // blocked sub-byte layout: codes per block row (runtime/ops/linear_layout.h)
+#define LIN_ROW_GROUP 8  // rows per row group
+
+// 16 consecutive elements of an f32/f16/bf16 buffer from element i, i a multiple of 16.
+inline float16 lin_float16(__global const uchar* buf, uint fmt, uint i) {
+  if (fmt == LIN_FMT_F32) return vload16(i / 16u, (__global const float*)buf);
+  if (fmt == LIN_FMT_F16) return vload_half16(i / 16u, (__global const half*)buf);
+  return as_float16(convert_uint16(vload16(i / 16u, (__global const ushort*)buf)) << 16);  // bfloat16
+}
+
+inline float lin_sum16(float16 v) {
+  const float8 a = v.lo + v.hi;
+  const float4 b = a.lo + a.hi;
+  const float2 c = b.lo + b.hi;
+  return c.x + c.y;
+}
+
+inline int lin_isum16(int16 v) {
+  const int8 a = v.lo + v.hi;
+  const int4 b = a.lo + a.hi;
+  const int2 c = b.lo + b.hi;
+  return c.x + c.y;
+}
+
+// The tile of this work-item: rows row0 .. row0 + ROWS - 1 of W, rows j0 .. j0 + NX - 1 of x.
+typedef struct {
+  uint row0, j0, nx;  // nx: rows of x that exist in this tile
+} lin_tile;
+
+inline lin_tile lin_tile_of(const linear_params* p, const uint ROWS, const uint NX) {
+  lin_tile t;
+  t.row0 = flat_id() * ROWS;  // dimensions 0 and 1 (wrapped) walk the rows of W
+  t.j0 = get_group_id(2) * NX;
+  t.nx = min(NX, p->n - min(p->n, t.j0));
+  return t;
+}
+
+// Writes a finished dot product (row scale, bias, rounding: linear_store).
+inline void lin_store(__global uchar* y, float v, __global const uchar* scale, __global const uchar* bias,
+                      const linear_params* p, uint row, uint j) {
+  if (row < p->m) linear_store(y, j * p->y_row_stride + row, v, scale, bias, p, row);
+}
+
+// The tile's float16 accumulators acc[ROWS][NX], zeroed; and their sums stored.
+#define LIN_ZERO_TILE(acc, ROWS, NX, zero)  \
+  for (uint r = 0; r < ROWS; ++r) {          \
+    for (uint j = 0; j < NX; ++j) acc[r][j] = zero; \
+  }
+#define LIN_STORE_TILE(acc, ROWS, NX)                                                              \
+  for (uint r = 0; r < ROWS; ++r) {                                                                \
+    for (uint j = 0; j < NX; ++j) {                                                                \
+      if (j < t.nx) lin_store(y, lin_sum16(acc[r][j]), scale, bias, &p, t.row0 + r, t.j0 + j);     \
+    }                                                                                              \
+  }
+
+// Each kernel body below is a macro of ROWS and NX, instantiated for the tiles above, so that
+// the unrolled loops index registers.
+#define LIN_DISPATCH_TILES(body)                          \
+  if (p.rows_per_item == 8u) {                            \
+    body(8u, 1u)                                          \
+  } else if (p.rows_per_item == 4u && p.x_rows_per_item == 4u) { \
+    body(4u, 4u)                                          \
+  } else if (p.rows_per_item == 4u) {                     \
+    body(4u, 2u)                                          \
+  } else if (p.rows_per_item == 2u) {                     \
+    body(2u, 4u)                                          \
+  } else {                                                \
+    body(1u, 8u)                                          \
+  }
+
+// ---- int4 codes, blocked layout -------------------------------------------------------------
+// A row's block is 16 bytes: low nibbles are codes c..c+15, high nibbles c+16..c+31. The
+// group's scale and shift are loaded once per group; W' = scale·q − shift is formed in
+// registers (so NaN and infinities in x meet the weights torch meets).
+#define LIN_Q4_TILE(ROWS, NX)                                                                                        \
+  {                                                                                                                  \
+    const lin_tile t = lin_tile_of(&p, ROWS, NX);                                                                    \
+    if (t.row0 < p.m && t.nx > 0) {                                                                                  \
+      const uint blocks = p.k / LIN_BLOCK, groups = p.k / p.group_size, per_group = p.group_size / LIN_BLOCK;        \
+      /* The row group's blocks are 8 · 16 bytes apart; this tile's rows start at row0 % 8. */                     \
+      __global const uchar* w0 = w + (t.row0 / LIN_ROW_GROUP) * blocks * (LIN_ROW_GROUP * 16) + (t.row0 % LIN_ROW_GROUP) * 16; \
+      float16 acc[ROWS][NX];                                                                                         \
+      LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                  \
+      for (uint g = 0; g < groups; ++g) {                                                                            \
+        float s[ROWS], sh[ROWS];                                                                                     \
+        for (uint r = 0; r < ROWS; ++r) {                                                                            \
+          const uint q = min(t.row0 + r, p.m - 1) * groups + g; /* padding rows read a real row's scale */         \
+          s[r] = linear_load(scale, p.scale_format, q);                                                              \
+          sh[r] = linear_load(shift, p.scale_format, q);                                                             \
+        }                                                                                                            \
+        for (uint b = g * per_group; b < (g + 1) * per_group; ++b) {                                                 \
+          float16 xl[NX], xh[NX];                                                                                    \
+          for (uint j = 0; j < NX; ++j) {                                                                            \
+            const uint xj = min(j, t.nx - 1);                                                                        \
+            xl[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + b * LIN_BLOCK);                                   \
+            xh[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + b * LIN_BLOCK + 16u);                             \
+          }                                                                                                          \
+          __global const uchar* wb = w0 + b * (LIN_ROW_GROUP * 16);                                                  \
+          for (uint r = 0; r < ROWS; ++r) {                                                                          \
+            const uchar16 q = vload16(0, wb + r * 16u);                                                              \
+            const float16 wl = fma(convert_float16(q & (uchar16)(15)), (float16)(s[r]), (float16)(-sh[r]));          \
+            const float16 wh = fma(convert_float16(q >> (uchar16)(4)), (float16)(s[r]), (float16)(-sh[r]));          \
+            for (uint j = 0; j < NX; ++j) acc[r][j] = fma(wl, xl[j], fma(wh, xh[j], acc[r][j]));                      \
+          }                                                                                                          \
+        }                                                                                                            \
+      }                                                                                                              \
+      LIN_STORE_TILE(acc, ROWS, NX)                                                                                  \
+    }                                                                                                                \
+  }
+
+__kernel void linear_q4(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
+                        __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
+  LIN_DISPATCH_TILES(LIN_Q4_TILE)
+}
+
+// ---- 16-element rows: int8 codes (per-row scale applied by linear_store) and float weights ----
+// W [m, k] row-major with k % 16 == 0; one vload16 per row and 16 columns.
+#define LIN_ROWS16_TILE(ROWS, NX, LOAD_W)                                                                          \
+  {                                                                                                                \
+    const lin_tile t = lin_tile_of(&p, ROWS, NX);                                                                  \
+    if (t.row0 < p.m && t.nx > 0) {                                                                                \
+      float16 acc[ROWS][NX];                                                                                       \
+      LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                \
+      uint w_row[ROWS];                                                                                            \
+      for (uint r = 0; r < ROWS; ++r) w_row[r] = min(t.row0 + r, p.m - 1) * p.k;                                   \
+      for (uint c = 0; c < p.k; c += 16u) {                                                                        \
+        float16 xv[NX];                                                                                            \
+        for (uint j = 0; j < NX; ++j) xv[j] = lin_float16(x, p.x_format, (t.j0 + min(j, t.nx - 1)) * p.k + c);     \
+        for (uint r = 0; r < ROWS; ++r) {                                                                          \
+          const float16 wv = LOAD_W(w_row[r] + c);                                                                 \
+          for (uint j = 0; j < NX; ++j) acc[r][j] = fma(wv, xv[j], acc[r][j]);                                     \
+        }                                                                                                          \
+      }                                                                                                            \
+      LIN_STORE_TILE(acc, ROWS, NX)                                                                                \
+    }                                                                                                              \
+  }
+
+#define LIN_LOAD_I8(i) convert_float16(vload16((i) / 16u, (__global const char*)w))
+#define LIN_LOAD_FLOAT(i) lin_float16(w, p.w_format, (i))
+#define LIN_Q8_TILE(ROWS, NX) LIN_ROWS16_TILE(ROWS, NX, LIN_LOAD_I8)
+#define LIN_F_TILE(ROWS, NX) LIN_ROWS16_TILE(ROWS, NX, LIN_LOAD_FLOAT)
+
+__kernel void linear_q8(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
+                        __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
+  LIN_DISPATCH_TILES(LIN_Q8_TILE)
+}
+
+__kernel void linear_f(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
+                       __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
+  LIN_DISPATCH_TILES(LIN_F_TILE)
+}
+
+// ---- int8 codes × int8 activations, int32 accumulation ---------------------------------------
+// Products of two int8 codes, |q·q| ≤ 2^14, and sums of up to 2^10 of them are exact in float32:
+// each lane accumulates in float for 64 steps of 16 columns (64 products per lane), then moves
+// the exact sum into an int32 accumulator.
+#define LIN_I8_FLUSH 64u
+
+#define LIN_I8_TILE(ROWS, NX)                                                                                      \
+  {                                                                                                                \
+    const lin_tile t = lin_tile_of(&p, ROWS, NX);                                                                  \
+    if (t.row0 < p.m && t.nx > 0) {                                                                                \
+      int16 iacc[ROWS][NX];                                                                                        \
+      float16 acc[ROWS][NX];                                                                                       \
+      LIN_ZERO_TILE(iacc, ROWS, NX, (int16)(0))                                                                    \
+      LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                \
+      uint w_row[ROWS];                                                                                            \
+      for (uint r = 0; r < ROWS; ++r) w_row[r] = min(t.row0 + r, p.m - 1) * p.k;                                   \
+      for (uint c0 = 0; c0 < p.k; c0 += 16u * LIN_I8_FLUSH) {                                                      \
+        for (uint c = c0; c < min(p.k, c0 + 16u * LIN_I8_FLUSH); c += 16u) {                                       \
+          float16 xv[NX];                                                                                          \
+          for (uint j = 0; j < NX; ++j) {                                                                          \
+            xv[j] = convert_float16(vload16(((t.j0 + min(j, t.nx - 1)) * p.k + c) / 16u, (__global const char*)x)); \
+          }                                                                                                        \
+          for (uint r = 0; r < ROWS; ++r) {                                                                        \
+            const float16 wv = convert_float16(vload16((w_row[r] + c) / 16u, (__global const char*)w));            \
+            for (uint j = 0; j < NX; ++j) acc[r][j] = fma(wv, xv[j], acc[r][j]);                                   \
+          }                                                                                                        \
+        }                                                                                                          \
+        for (uint r = 0; r < ROWS; ++r) {                                                                          \
+          for (uint j = 0; j < NX; ++j) {                                                                          \
+            iacc[r][j] += convert_int16(acc[r][j]);                                                                \
+            acc[r][j] = (float16)(0.0f);                                                                           \
+          }                                                                                                        \
+        }                                                                                                          \
+      }                                                                                                            \
+      for (uint r = 0; r < ROWS; ++r) {                                                                            \
+        for (uint j = 0; j < NX; ++j) {                                                                            \
+          const uint row = t.row0 + r;                                                                             \
+          if (j < t.nx && row < p.m) linear_store_int(y, (t.j0 + j) * p.y_row_stride + row, lin_isum16(iacc[r][j]), scale, bias, &p, row); \
+        }                                                                                                          \
+      }                                                                                                            \
+    }                                                                                                              \
+  }
+
+__kernel void linear_i8(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
+                        __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
+  LIN_DISPATCH_TILES(LIN_I8_TILE)
+}

@@ -1,0 +1,110 @@
+// The specialised kernels of the linear family (cl/linear_gemv.cl, shaders/linear_gemv.comp):
+// which one serves a weight kind and shape, and its grid. They read one weight format each (no
+// per-element format switch) with 16-byte loads, and exist where their alignment holds (k a
+// multiple of 16, of 32 for the blocked int4 layout); everything else goes to the generic
+// kernels of cl/linear.cl and shaders/linear.comp.
+//
+// A work-item owns a tile of rows_per_item rows of W × x_rows_per_item rows of x (grid
+// dimension z walks the tiles of x, so n ≤ 8 is one tile: the GEMV), chosen from n so that
+// its accumulators stay in registers: 8 × 1, 4 × 2, 2 × 4, 1 × 8, and 4 × 4 for GEMM.
+// Vulkan GPUs also split k across k_split invocations that meet once in shared memory.
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "runtime/ops/linear_common.h"
+
+namespace pq::rt::linear {
+namespace {
+
+constexpr uint64_t kMaxGroups = 65535;  // Vulkan's guaranteed limit per grid dimension
+constexpr uint32_t kOpenCLLocal = 4;
+constexpr uint32_t kVulkanGpuLocal = 64;  // shaders/linear_gemv.comp LIN_LOCAL
+constexpr uint32_t kVulkanCpuLocal = 16;
+constexpr uint32_t kVulkanGpuKSplit = 16;
+
+struct Tile {
+  uint32_t rows, x_rows;
+};
+
+Tile tile_for(uint32_t n) {
+  if (n > kGemvMaxRows) return {4, 4};
+  if (n == 1) return {8, 1};
+  if (n == 2) return {4, 2};
+  return n <= 4 ? Tile{2, 4} : Tile{1, 8};
+}
+
+const char* kernel_of(WeightKind kind) {
+  switch (kind) {
+    case WeightKind::Q4Blocked: return "linear_q4";
+    case WeightKind::Q8: return "linear_q8";
+    case WeightKind::Float: return "linear_f";
+    case WeightKind::I8xI8: return "linear_i8";
+    default: return nullptr;
+  }
+}
+
+// Whether the kernel's loads fit the shape: 16 elements per load along k, W rows k-contiguous.
+bool applies(const LinearParams& p, WeightKind kind) {
+  if (kind == WeightKind::Q4Blocked) return true;  // the layout exists only for G % 32 == 0
+  if (p.k % 16 != 0) return false;
+  return kind != WeightKind::Float || (p.w_col_stride == 1 && p.w_row_stride == p.k);
+}
+
+// A grid of `items` work-items in groups of `local` along x (wrapped into y), `tiles` along z.
+void set_grid(KernelLaunch& launch, uint64_t items, uint32_t local, uint32_t tiles) {
+  const uint64_t groups = (items + local - 1) / local;
+  launch.local = {local, 1, 1};
+  launch.groups = {static_cast<uint32_t>(std::min(groups, kMaxGroups)), ceil_div(groups, kMaxGroups), tiles};
+}
+
+bool cpu_device(const DeviceInfo& device) { return device.device_type == "cpu"; }
+
+// Vulkan: invocations sharing a row's k. PORTAQUANT_LINEAR_K_SPLIT (1, 2, 4, ... 64) overrides
+// the choice by device type, for tuning and to check the GPU path on a CPU device.
+uint32_t k_split_for(const DeviceInfo& device) {
+  if (const char* env = std::getenv("PORTAQUANT_LINEAR_K_SPLIT")) {
+    const long v = std::strtol(env, nullptr, 10);
+    if (v < 1 || v > static_cast<long>(kVulkanGpuLocal) || (v & (v - 1)) != 0) {
+      throw std::invalid_argument("PORTAQUANT_LINEAR_K_SPLIT must be a power of two from 1 to 64, got '" + std::string(env) + "'");
+    }
+    return static_cast<uint32_t>(v);
+  }
+  return cpu_device(device) ? 1 : kVulkanGpuKSplit;
+}
+
+}  // namespace
+
+std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearParams& p, uint32_t batches,
+                                               WeightKind kind) {
+  const char* kernel = kernel_of(kind);
+  if (!kernel || batches != 1 || !applies(p, kind)) return std::nullopt;
+  KernelLaunch launch;
+  launch.kernel = kernel;
+  // Vulkan with k split (GPUs): one row of W per invocation; int32 sums meet in registers only.
+  const uint32_t k_split = device.api == Api::OpenCL || kind == WeightKind::I8xI8 ? 1 : k_split_for(device);
+  const Tile tile = k_split == 1 ? tile_for(p.n) : Tile{1, std::min(p.n, kGemvMaxRows)};
+  const bool cpu = device.api == Api::OpenCL || cpu_device(device);
+  p.rows_per_item = tile.rows;
+  p.x_rows_per_item = tile.x_rows;
+  p.k_split = k_split;
+  const uint32_t x_tiles = ceil_div(p.n, tile.x_rows);
+  if (x_tiles > kMaxGroups) return std::nullopt;
+  if (device.api == Api::OpenCL) {
+    set_grid(launch, ceil_div(p.m, tile.rows), kOpenCLLocal, x_tiles);
+  } else {
+    // shaders/linear_gemv.comp: slots of `rows` rows in 8-row lanes, k_split invocations each;
+    // the _i64 tier loads through 64-bit words.
+    if (device.int64_arithmetic) launch.kernel += "_i64";
+    const auto is = [](uint32_t format, ElemFormat f) { return format == static_cast<uint32_t>(f) ? 1u : 0u; };
+    launch.constants = {p.rows_per_item, p.x_rows_per_item, is(p.x_format, ElemFormat::F32), is(p.x_format, ElemFormat::F16),
+                        is(p.w_format, ElemFormat::F32), is(p.w_format, ElemFormat::F16)};
+    const uint32_t local = cpu && k_split == 1 ? kVulkanCpuLocal : kVulkanGpuLocal;
+    const uint64_t slots = uint64_t{ceil_div(p.m, 8 * tile.rows)} * 8;
+    set_grid(launch, ceil_div(slots, local / p.k_split) * uint64_t{local}, local, x_tiles);
+  }
+  return launch;
+}
+
+}  // namespace pq::rt::linear

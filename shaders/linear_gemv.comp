@@ -1,0 +1,349 @@
+#version 450
+// Specialised linear shaders, one per weight format (the mirror of cl/linear_gemv.cl); the
+// launch is in runtime/ops/linear_kernels.cpp, the parameters are LinearParams
+// (shaders/linear_common.glsl).
+//
+// Work split. A "slot" is one invocation's share of W: ROWS rows (lane l of ROWS consecutive
+// 8-row groups, so the 8 lanes of a subgroup read 8 neighbouring rows) against NX consecutive
+// rows of x (grid dimension z walks the tiles of x: n ≤ 8 is one tile, the GEMV); the host
+// sets rows_per_item = ROWS and x_rows_per_item = NX from n (specialization constants here). The workgroup holds
+// local / k_split slots × k_split slices: slice i walks every k_split-th step of k, and the
+// slices of a slot meet once in shared memory. CPU devices use k_split = 1 (no barrier), and
+// then x is read at addresses every invocation of the subgroup shares, which SIMD CPU drivers
+// (lavapipe) load once for all lanes; GPUs split k to have enough loads in flight. Every
+// weight is read once per tile of x.
+//
+// Tiers: the _i64 variants (devices with shaderInt64) load through 64-bit words: SIMD CPU
+// drivers (lavapipe) fetch every component of a load on its own, so 16 bytes in two components
+// cost half of four. The baseline loads 32-bit words.
+//! variant linear_q4 -DQ4
+//! variant linear_q8 -DQ8
+//! variant linear_f -DFLOAT_W
+//! variant linear_i8 -DI8
+//! variant linear_q4_i64 -DQ4 -DWIDE64
+//! variant linear_q8_i64 -DQ8 -DWIDE64
+//! variant linear_f_i64 -DFLOAT_W -DWIDE64
+//! variant linear_i8_i64 -DI8 -DWIDE64
+#extension GL_GOOGLE_include_directive : require
+#ifdef WIDE64
+#extension GL_ARB_gpu_shader_int64 : require
+#endif
+#include "linear_common.glsl"
+
+// The tile and the float formats are specialization constants (the launch sets them from the
+// parameters, runtime/ops/linear_kernels.cpp): a pipeline holds one tile body and no per-load
+// format switch.
+layout(constant_id = 3) const uint TILE_ROWS = 1u;  // rows_per_item
+layout(constant_id = 4) const uint TILE_NX = 8u;    // x_rows_per_item
+// Booleans, not format codes: glslang folds a comparison of a specialization constant with
+// a constant using the default value instead of leaving it to the specialization.
+layout(constant_id = 5) const bool X_F32 = true;    // x_format: float32, else ...
+layout(constant_id = 6) const bool X_F16 = false;   // ... float16, else bfloat16
+layout(constant_id = 7) const bool W_F32 = true;    // w_format (float W), the same way
+layout(constant_id = 8) const bool W_F16 = false;
+
+const uint LIN_LOCAL = 64u;      // the largest workgroup (the launch may use fewer invocations)
+const uint LIN_MAX_N = 8u;
+const uint LIN_BLOCK = 32u;      // blocked layout: codes per block row (runtime/ops/linear_layout.h)
+const uint LIN_ROW_GROUP = 8u;   // rows per row group
+
+// 16- and 32-byte loads of x and W: uvec4 (four 32-bit components) or, in the _i64 variants,
+// 64-bit components. Indices count 16- or 32-byte units.
+#ifdef WIDE64
+layout(std430, binding = 0) readonly buffer X16 { u64vec2 x16_units[]; };
+layout(std430, binding = 0) readonly buffer X32 { u64vec4 x32_units[]; };
+layout(std430, binding = 1) readonly buffer W16 { u64vec2 w16_units[]; };
+layout(std430, binding = 1) readonly buffer W32 { u64vec4 w32_units[]; };
+uvec4 words(u64vec2 v) { return uvec4(unpackUint2x32(v.x), unpackUint2x32(v.y)); }
+uvec4 x_load16(uint i) { return words(x16_units[i]); }
+uvec4 w_load16(uint i) { return words(w16_units[i]); }
+void x_load32(uint i, out uvec4 a, out uvec4 b) {
+  const u64vec4 v = x32_units[i];
+  a = words(v.xy);
+  b = words(v.zw);
+}
+void w_load32(uint i, out uvec4 a, out uvec4 b) {
+  const u64vec4 v = w32_units[i];
+  a = words(v.xy);
+  b = words(v.zw);
+}
+#else
+layout(std430, binding = 0) readonly buffer X16 { uvec4 x16_units[]; };
+layout(std430, binding = 1) readonly buffer W16 { uvec4 w16_units[]; };
+uvec4 x_load16(uint i) { return x16_units[i]; }
+uvec4 w_load16(uint i) { return w16_units[i]; }
+void x_load32(uint i, out uvec4 a, out uvec4 b) {
+  a = x16_units[2u * i];
+  b = x16_units[2u * i + 1u];
+}
+void w_load32(uint i, out uvec4 a, out uvec4 b) {
+  a = w16_units[2u * i];
+  b = w16_units[2u * i + 1u];
+}
+#endif
+
+shared float partial[LIN_LOCAL][LIN_MAX_N];
+
+// Four 16-bit floats (f16 or bf16) of two words, as floats.
+vec4 halves(bool f16, uvec2 h) {
+  if (f16) return vec4(unpackHalf2x16(h.x), unpackHalf2x16(h.y));
+  return uintBitsToFloat(uvec4(h.x << 16, h.x & 0xFFFF0000u, h.y << 16, h.y & 0xFFFF0000u));
+}
+
+// Elements i .. i+15 (i a multiple of 16) of an f32/f16/bf16 tensor, as v[0..3].
+#define FLOAT16_AT(load32, is_f32, is_f16, i, v)                        \
+  {                                                                     \
+    uvec4 a_, b_;                                                       \
+    if (is_f32) {                                                       \
+      load32((i) / 8u, a_, b_);                                         \
+      v[0] = uintBitsToFloat(a_);                                       \
+      v[1] = uintBitsToFloat(b_);                                       \
+      load32((i) / 8u + 1u, a_, b_);                                    \
+      v[2] = uintBitsToFloat(a_);                                       \
+      v[3] = uintBitsToFloat(b_);                                       \
+    } else {                                                            \
+      load32((i) / 16u, a_, b_);                                        \
+      v[0] = halves((is_f16), a_.xy);                                      \
+      v[1] = halves((is_f16), a_.zw);                                      \
+      v[2] = halves((is_f16), b_.xy);                                      \
+      v[3] = halves((is_f16), b_.zw);                                      \
+    }                                                                   \
+  }
+
+void x16(uint i, out vec4 v[4]) FLOAT16_AT(x_load32, X_F32, X_F16, i, v)
+
+bool finite(float v) { return (floatBitsToUint(v) & 0x7F800000u) != 0x7F800000u; }
+
+// The slot and k slice of this invocation, and the tile of x it serves.
+struct Slot {
+  uint index, slice, j0, nx;  // nx: rows of x that exist in this tile
+};
+
+Slot this_slot(uint NX) {
+  const uint slots_per_group = gl_WorkGroupSize.x / p.k_split;
+  const uint lid = gl_LocalInvocationID.x;
+  const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;  // wrapped past 65535
+  const uint j0 = gl_WorkGroupID.z * NX;
+  return Slot(group * slots_per_group + lid % slots_per_group, lid / slots_per_group, j0, min(NX, p.n - min(p.n, j0)));
+}
+
+// Row t of a slot: lane (index mod 8) of row group (index / 8)·ROWS + t.
+uint slot_row(Slot slot, uint t, uint rows) {
+  return ((slot.index / LIN_ROW_GROUP) * rows + t) * LIN_ROW_GROUP + slot.index % LIN_ROW_GROUP;
+}
+
+// Sums the slices of a slot (k_split > 1); true for the invocation that then holds the total.
+// Every invocation of the workgroup calls it (barriers).
+bool reduce_slices(inout float acc[LIN_MAX_N], Slot slot) {
+  if (p.k_split == 1u) return true;
+  const uint slots_per_group = gl_WorkGroupSize.x / p.k_split;
+  for (uint j = 0u; j < LIN_MAX_N; ++j) partial[gl_LocalInvocationID.x][j] = acc[j];
+  barrier();
+  if (slot.slice == 0u) {
+    for (uint s = 1u; s < p.k_split; ++s) {
+      for (uint j = 0u; j < LIN_MAX_N; ++j) acc[j] += partial[s * slots_per_group + gl_LocalInvocationID.x][j];
+    }
+  }
+  barrier();  // before `partial` is written again
+  return slot.slice == 0u;
+}
+
+// The slot's finished sums acc[t][j] (float, or int for I8), scaled, biased and rounded.
+#define STORE_TILE(ROWS, NX, slot, acc)                                                                  \
+  for (uint t = 0u; t < ROWS; ++t) {                                                                     \
+    float total[LIN_MAX_N];                                                                              \
+    for (uint j = 0u; j < LIN_MAX_N; ++j) total[j] = j < NX ? float(acc[t][min(j, NX - 1u)]) : 0.0;     \
+    const uint row = slot_row(slot, t, ROWS);                                                            \
+    if (reduce_slices(total, slot) && row < p.m) {                                                       \
+      for (uint j = 0u; j < NX; ++j) {                                                                   \
+        if (j < slot.nx) STORE_FLOAT(y_words, (slot.j0 + j) * p.y_row_stride + row, p.y_format, linear_finish(total[j], row)); \
+      }                                                                                                  \
+    }                                                                                                    \
+  }
+
+// The row of x that tile row j reads (rows past n repeat the last one; never stored).
+uint x_row(Slot slot, uint j) { return slot.j0 + min(j, slot.nx - 1u); }
+
+#ifdef Q4
+// A row's block is 16 bytes (one uvec4): the low nibble of byte j is code c + j, the high
+// nibble code c + 16 + j. The shift is folded out of the sums: per group,
+//   Σ (s·q − sh)·x = s·Σ q·x − sh·Σ x,
+// with Σ x shared by every row of W. A masked nibble converts straight to q·2^(8i) (i: its
+// byte in the word), so x is pre-scaled by 2^(-8i) once per block for all rows; the scalings
+// are exact. Where a group's Σ x, scale or shift is not finite (NaN or ±inf in x, which torch
+// spreads element by element), the group is recomputed with W' = s·q − sh per element.
+const uvec4 kNibbleMask = uvec4(0xFu, 0xF00u, 0xF0000u, 0xF000000u);
+const vec4 kNibbleScale = vec4(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0 / 16777216.0);
+
+float qdot_word(uint word, vec4 xa, vec4 xb) {
+  return dot(vec4(ivec4(uvec4(word) & kNibbleMask)), xa) + dot(vec4(ivec4(uvec4(word >> 4) & kNibbleMask)), xb);
+}
+
+float exact_word(uint word, float s, float sh, vec4 xa, vec4 xb) {
+  const vec4 lo = vec4((uvec4(word) >> uvec4(0u, 8u, 16u, 24u)) & 15u);
+  const vec4 hi = vec4((uvec4(word) >> uvec4(4u, 12u, 20u, 28u)) & 15u);
+  return dot(lo * s - sh, xa) + dot(hi * s - sh, xb);
+}
+
+// Group g of the W row whose first block row is `w_row`, against row xj of x, element by element.
+float exact_group(uint w_row, uint g, uint per_group, float s, float sh, uint xj) {
+  float sum = 0.0;
+  for (uint b = g * per_group; b < (g + 1u) * per_group; ++b) {
+    const uvec4 q = w_load16(w_row + b * LIN_ROW_GROUP);
+    vec4 lo[4], hi[4];
+    x16(xj * p.k + b * LIN_BLOCK, lo);
+    x16(xj * p.k + b * LIN_BLOCK + 16u, hi);
+    for (uint i = 0u; i < 4u; ++i) sum += exact_word(q[i], s, sh, lo[i], hi[i]);
+  }
+  return sum;
+}
+
+#define TILE(ROWS, NX)                                                                                            \
+  {                                                                                                               \
+    const Slot slot = this_slot(NX);                                                                              \
+    const uint blocks = p.k / LIN_BLOCK, groups = p.k / p.group_size, per_group = p.group_size / LIN_BLOCK;       \
+    uint w_row[ROWS], sc_row[ROWS];                                                                               \
+    for (uint t = 0u; t < ROWS; ++t) {                                                                            \
+      const uint r = min(slot_row(slot, t, ROWS), p.m - 1u); /* padding rows compute a real row, never stored */ \
+      w_row[t] = (r / LIN_ROW_GROUP) * blocks * LIN_ROW_GROUP + r % LIN_ROW_GROUP;                                \
+      sc_row[t] = r * groups;                                                                                     \
+    }                                                                                                             \
+    float acc[ROWS][NX];                                                                                          \
+    for (uint t = 0u; t < ROWS; ++t) {                                                                            \
+      for (uint j = 0u; j < NX; ++j) acc[t][j] = 0.0;                                                             \
+    }                                                                                                             \
+    for (uint g = slot.slice; g < groups; g += p.k_split) {                                                       \
+      float qx[ROWS][NX], sx[NX];                                                                                 \
+      for (uint j = 0u; j < NX; ++j) {                                                                            \
+        sx[j] = 0.0;                                                                                              \
+        for (uint t = 0u; t < ROWS; ++t) qx[t][j] = 0.0;                                                          \
+      }                                                                                                           \
+      for (uint b = g * per_group; b < (g + 1u) * per_group; ++b) {                                               \
+        uvec4 q[ROWS];                                                                                            \
+        for (uint t = 0u; t < ROWS; ++t) q[t] = w_load16(w_row[t] + b * LIN_ROW_GROUP);                           \
+        for (uint j = 0u; j < NX; ++j) {                                                                          \
+          const uint xc = x_row(slot, j) * p.k + b * LIN_BLOCK;                                                   \
+          vec4 lo[4], hi[4];                                                                                      \
+          x16(xc, lo);                                                                                            \
+          x16(xc + 16u, hi);                                                                                      \
+          sx[j] += dot(lo[0] + lo[1] + lo[2] + lo[3] + hi[0] + hi[1] + hi[2] + hi[3], vec4(1.0));                \
+          for (uint i = 0u; i < 4u; ++i) {                                                                        \
+            lo[i] *= kNibbleScale;                                                                                \
+            hi[i] *= kNibbleScale;                                                                                \
+          }                                                                                                       \
+          for (uint t = 0u; t < ROWS; ++t) {                                                                      \
+            qx[t][j] += qdot_word(q[t].x, lo[0], hi[0]) + qdot_word(q[t].y, lo[1], hi[1]) +                       \
+                        qdot_word(q[t].z, lo[2], hi[2]) + qdot_word(q[t].w, lo[3], hi[3]);                        \
+          }                                                                                                       \
+        }                                                                                                         \
+      }                                                                                                           \
+      for (uint t = 0u; t < ROWS; ++t) {                                                                          \
+        const float s = linear_load_scale(sc_row[t] + g), sh = linear_load_shift(sc_row[t] + g);                  \
+        for (uint j = 0u; j < NX; ++j) {                                                                          \
+          acc[t][j] += finite(sx[j]) && finite(s) && finite(sh) ? s * qx[t][j] - sh * sx[j]                       \
+                                                                : exact_group(w_row[t], g, per_group, s, sh, x_row(slot, j)); \
+        }                                                                                                         \
+      }                                                                                                           \
+    }                                                                                                             \
+    STORE_TILE(ROWS, NX, slot, acc)                                                                               \
+  }
+#endif
+
+// ---- 16 elements per load: int8 codes, float weights, int8 × int8 ------------------------------
+// W [m, k] row-major, k % 16 == 0; slice i of a slot takes every k_split-th 16 columns.
+#if defined(Q8) || defined(FLOAT_W)
+#ifdef Q8
+// The 16 int8 codes of a uvec4, as floats (the per-row scale goes on the finished sum).
+void w16(uint row, uint c, out vec4 w[4]) {
+  const uvec4 q = w_load16((row * p.k + c) / 16u);
+  for (uint i = 0u; i < 4u; ++i) {
+    const int v = int(q[i]);
+    w[i] = vec4(bitfieldExtract(v, 0, 8), bitfieldExtract(v, 8, 8), bitfieldExtract(v, 16, 8), bitfieldExtract(v, 24, 8));
+  }
+}
+#else
+void w16(uint row, uint c, out vec4 w[4]) FLOAT16_AT(w_load32, W_F32, W_F16, row * p.k + c, w)
+#endif
+
+#define TILE(ROWS, NX)                                                                                \
+  {                                                                                                   \
+    const Slot slot = this_slot(NX);                                                                  \
+    uint rows[ROWS];                                                                                  \
+    for (uint t = 0u; t < ROWS; ++t) rows[t] = min(slot_row(slot, t, ROWS), p.m - 1u);                \
+    float acc[ROWS][NX];                                                                              \
+    for (uint t = 0u; t < ROWS; ++t) {                                                                \
+      for (uint j = 0u; j < NX; ++j) acc[t][j] = 0.0;                                                 \
+    }                                                                                                 \
+    for (uint c = 16u * slot.slice; c < p.k; c += 16u * p.k_split) {                                  \
+      vec4 w[ROWS][4];                                                                                \
+      for (uint t = 0u; t < ROWS; ++t) w16(rows[t], c, w[t]);                                         \
+      for (uint j = 0u; j < NX; ++j) {                                                                \
+        vec4 xv[4];                                                                                   \
+        x16(x_row(slot, j) * p.k + c, xv);                                                            \
+        for (uint t = 0u; t < ROWS; ++t) {                                                            \
+          acc[t][j] += dot(w[t][0], xv[0]) + dot(w[t][1], xv[1]) + dot(w[t][2], xv[2]) + dot(w[t][3], xv[3]); \
+        }                                                                                             \
+      }                                                                                               \
+    }                                                                                                 \
+    STORE_TILE(ROWS, NX, slot, acc)                                                                   \
+  }
+#endif
+
+#ifdef I8
+// int8 × int8 in int32 (exact); the scales go on the finished sum.
+ivec4 i8x4(uint word) {
+  const int v = int(word);
+  return ivec4(bitfieldExtract(v, 0, 8), bitfieldExtract(v, 8, 8), bitfieldExtract(v, 16, 8), bitfieldExtract(v, 24, 8));
+}
+
+int idot(ivec4 a, ivec4 b) {
+  const ivec4 prod = a * b;
+  return prod.x + prod.y + prod.z + prod.w;
+}
+
+void store_int_tile_row(uint row, Slot slot, int total[LIN_MAX_N]) {
+  for (uint j = 0u; j < LIN_MAX_N; ++j) {
+    if (j < slot.nx) {
+      const uint i = (slot.j0 + j) * p.y_row_stride + row;
+      if (p.raw_int != 0u) {
+        y_words[i] = uint(total[j]);
+      } else {
+        STORE_FLOAT(y_words, i, p.y_format, linear_finish(float(total[j]), row));
+      }
+    }
+  }
+}
+
+// The int32 sums of the slices meet in shared memory as floats would not be exact: k_split is
+// 1 for this kernel (runtime/ops/linear_kernels.cpp).
+#define TILE(ROWS, NX)                                                                                \
+  {                                                                                                   \
+    const Slot slot = this_slot(NX);                                                                  \
+    uint rows[ROWS];                                                                                  \
+    for (uint t = 0u; t < ROWS; ++t) rows[t] = min(slot_row(slot, t, ROWS), p.m - 1u);                \
+    int acc[ROWS][NX];                                                                                \
+    for (uint t = 0u; t < ROWS; ++t) {                                                                \
+      for (uint j = 0u; j < NX; ++j) acc[t][j] = 0;                                                   \
+    }                                                                                                 \
+    for (uint c = 0u; c < p.k; c += 16u) {                                                            \
+      uvec4 w[ROWS];                                                                                  \
+      for (uint t = 0u; t < ROWS; ++t) w[t] = w_load16((rows[t] * p.k + c) / 16u);                    \
+      for (uint j = 0u; j < NX; ++j) {                                                                \
+        const uvec4 xw = x_load16((x_row(slot, j) * p.k + c) / 16u);                                  \
+        const ivec4 x0 = i8x4(xw.x), x1 = i8x4(xw.y), x2 = i8x4(xw.z), x3 = i8x4(xw.w);               \
+        for (uint t = 0u; t < ROWS; ++t) {                                                            \
+          acc[t][j] += idot(i8x4(w[t].x), x0) + idot(i8x4(w[t].y), x1) + idot(i8x4(w[t].z), x2) +     \
+                       idot(i8x4(w[t].w), x3);                                                        \
+        }                                                                                             \
+      }                                                                                               \
+    }                                                                                                 \
+    for (uint t = 0u; t < ROWS; ++t) {                                                                \
+      const uint row = slot_row(slot, t, ROWS);                                                       \
+      int total[LIN_MAX_N];                                                                           \
+      for (uint j = 0u; j < LIN_MAX_N; ++j) total[j] = j < NX ? acc[t][min(j, NX - 1u)] : 0;          \
+      if (row < p.m) store_int_tile_row(row, slot, total);                                            \
+    }                                                                                                 \
+  }
+#endif
+
+void main() TILE(TILE_ROWS, TILE_NX)
