@@ -1,5 +1,6 @@
 // Device benchmarks without the CLI: the same cases as `portaquant bench`.
-//   build/bench/bench_runtime [--case PATTERN] [--mode hot|cold|both] [-r N] [--json FILE] [DEVICE...]
+//   build/bench/bench_runtime [--case PATTERN] [--mode hot|cold|both] [-r N] [-m M] [-k K] [--gemm-rows N]
+//                             [--json FILE] [DEVICE...]
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
@@ -33,6 +34,9 @@ int main(int argc, char** argv) {
       else if (arg == "--mode") options.modes = modes_of(value());
       else if (arg == "-r") options.repetitions = std::stoi(value());
       else if (arg == "--json") json_path = value();
+      else if (arg == "-m") options.m = std::stoll(value());
+      else if (arg == "-k") options.k = std::stoll(value());
+      else if (arg == "--gemm-rows") options.gemm_rows = std::stoll(value());
       else devices.push_back(arg);
     }
     if (devices.empty()) devices = pq::rt::available_device_ids(false);

@@ -80,7 +80,7 @@ inline void lin_store(__global uchar* y, float v, __global const uchar* scale, _
 
 // ---- int4 codes, blocked layout -------------------------------------------------------------
 // A row's block is 16 bytes: low nibbles are codes c..c+15, high nibbles c+16..c+31. The
-// group's scale and shift are loaded once per group; W' = scale·q − shift is formed in
+// group's scale and shift (blocked order, runtime/ops/linear_layout.h) are loaded once per group; W' = scale·q − shift is formed in
 // registers (so NaN and infinities in x meet the weights torch meets).
 #define LIN_Q4_TILE(ROWS, NX)                                                                                        \
   {                                                                                                                  \
@@ -93,8 +93,8 @@ inline void lin_store(__global uchar* y, float v, __global const uchar* scale, _
       LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                  \
       for (uint g = 0; g < groups; ++g) {                                                                            \
         float s[ROWS], sh[ROWS];                                                                                     \
-        for (uint r = 0; r < ROWS; ++r) {                                                                            \
-          const uint q = min(t.row0 + r, p.m - 1) * groups + g; /* padding rows read a real row's scale */         \
+        for (uint r = 0; r < ROWS; ++r) { /* blocked order; padding rows hold zeros */                             \
+          const uint q = ((t.row0 / LIN_ROW_GROUP) * groups + g) * LIN_ROW_GROUP + (t.row0 + r) % LIN_ROW_GROUP;     \
           s[r] = linear_load(scale, p.scale_format, q);                                                              \
           sh[r] = linear_load(shift, p.scale_format, q);                                                             \
         }                                                                                                            \

@@ -161,7 +161,10 @@ BenchInputs quantized_inputs(WeightCache& cache, const BenchOptions& o, QType q,
                  {{"bits", qw.bits()}, {"group_size", static_cast<double>(g)}}};
   if (qw.bits() == 4 && linear::blocked_layout_supported(o.k, g, 4)) {
     in.tensors[1] = linear::repack_blocked_codes(in.tensors[1], o.m, o.k, g, 4);
+    in.tensors[2] = linear::repack_blocked_groups(in.tensors[2], o.m, o.k / g);
+    in.tensors[3] = linear::repack_blocked_groups(in.tensors[3], o.m, o.k / g);
     in.params.set("layout", 1);
+    in.params.set("rows", static_cast<double>(o.m));
   }
   return in;
 }

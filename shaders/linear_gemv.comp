@@ -47,40 +47,32 @@ const uint LIN_MAX_N = 8u;
 const uint LIN_BLOCK = 32u;      // blocked layout: codes per block row (runtime/ops/linear_layout.h)
 const uint LIN_ROW_GROUP = 8u;   // rows per row group
 
-// 16- and 32-byte loads of x and W: uvec4 (four 32-bit components) or, in the _i64 variants,
-// 64-bit components. Indices count 16- or 32-byte units.
+// 16- and 32-byte loads of x, W and (blocked int4) the scales and shifts: uvec4 (four 32-bit
+// components) or, in the _i64 variants, 64-bit components. Indices count 16- or 32-byte units.
 #ifdef WIDE64
-layout(std430, binding = 0) readonly buffer X16 { u64vec2 x16_units[]; };
-layout(std430, binding = 0) readonly buffer X32 { u64vec4 x32_units[]; };
-layout(std430, binding = 1) readonly buffer W16 { u64vec2 w16_units[]; };
-layout(std430, binding = 1) readonly buffer W32 { u64vec4 w32_units[]; };
 uvec4 words(u64vec2 v) { return uvec4(unpackUint2x32(v.x), unpackUint2x32(v.y)); }
-uvec4 x_load16(uint i) { return words(x16_units[i]); }
-uvec4 w_load16(uint i) { return words(w16_units[i]); }
-void x_load32(uint i, out uvec4 a, out uvec4 b) {
-  const u64vec4 v = x32_units[i];
-  a = words(v.xy);
-  b = words(v.zw);
-}
-void w_load32(uint i, out uvec4 a, out uvec4 b) {
-  const u64vec4 v = w32_units[i];
-  a = words(v.xy);
-  b = words(v.zw);
-}
+#define UNIT_LOADS(name, binding_index)                                                          \
+  layout(std430, binding = binding_index) readonly buffer name##Units16 { u64vec2 name##16_units[]; }; \
+  layout(std430, binding = binding_index) readonly buffer name##Units32 { u64vec4 name##32_units[]; }; \
+  uvec4 name##_load16(uint i) { return words(name##16_units[i]); }                               \
+  void name##_load32(uint i, out uvec4 a, out uvec4 b) {                                         \
+    const u64vec4 v = name##32_units[i];                                                         \
+    a = words(v.xy);                                                                             \
+    b = words(v.zw);                                                                             \
+  }
 #else
-layout(std430, binding = 0) readonly buffer X16 { uvec4 x16_units[]; };
-layout(std430, binding = 1) readonly buffer W16 { uvec4 w16_units[]; };
-uvec4 x_load16(uint i) { return x16_units[i]; }
-uvec4 w_load16(uint i) { return w16_units[i]; }
-void x_load32(uint i, out uvec4 a, out uvec4 b) {
-  a = x16_units[2u * i];
-  b = x16_units[2u * i + 1u];
-}
-void w_load32(uint i, out uvec4 a, out uvec4 b) {
-  a = w16_units[2u * i];
-  b = w16_units[2u * i + 1u];
-}
+#define UNIT_LOADS(name, binding_index)                                                          \
+  layout(std430, binding = binding_index) readonly buffer name##Units16 { uvec4 name##16_units[]; };   \
+  uvec4 name##_load16(uint i) { return name##16_units[i]; }                                      \
+  void name##_load32(uint i, out uvec4 a, out uvec4 b) {                                         \
+    a = name##16_units[2u * i];                                                                  \
+    b = name##16_units[2u * i + 1u];                                                             \
+  }
 #endif
+UNIT_LOADS(x, 0)
+UNIT_LOADS(w, 1)
+UNIT_LOADS(scale, 2)
+UNIT_LOADS(shift, 3)
 
 shared float partial[LIN_LOCAL][LIN_MAX_N];
 
@@ -149,11 +141,13 @@ bool reduce_slices(inout float acc[LIN_MAX_N], Slot slot) {
 }
 
 // The slot's finished sums acc[t][j] (float, or int for I8), scaled, biased and rounded.
-#define STORE_TILE(ROWS, NX, slot, acc)                                                                  \
+#define STORE_TILE(ROWS, NX, slot, acc) STORE_TILE_ROWS(ROWS, NX, slot, acc, slot_row(slot, t, ROWS))
+// ROW_OF_T: the row of W of tile row t.
+#define STORE_TILE_ROWS(ROWS, NX, slot, acc, ROW_OF_T)                                                   \
   for (uint t = 0u; t < ROWS; ++t) {                                                                     \
     float total[LIN_MAX_N];                                                                              \
     for (uint j = 0u; j < LIN_MAX_N; ++j) total[j] = j < NX ? float(acc[t][min(j, NX - 1u)]) : 0.0;     \
-    const uint row = slot_row(slot, t, ROWS);                                                            \
+    const uint row = ROW_OF_T;                                                                           \
     if (reduce_slices(total, slot) && row < p.m) {                                                       \
       for (uint j = 0u; j < NX; ++j) {                                                                   \
         if (j < slot.nx) STORE_FLOAT(y_words, (slot.j0 + j) * p.y_row_stride + row, p.y_format, linear_finish(total[j], row)); \
@@ -165,6 +159,10 @@ bool reduce_slices(inout float acc[LIN_MAX_N], Slot slot) {
 uint x_row(Slot slot, uint j) { return slot.j0 + min(j, slot.nx - 1u); }
 
 #ifdef Q4
+// Blocked int4 (runtime/ops/linear_layout.h): a slot's ROWS rows are consecutive rows of one
+// 8-row group, so their block rows are ROWS · 16 contiguous bytes and their scales (shifts) for
+// a group ROWS contiguous values: one wide load each per block and per group.
+//
 // A row's block is 16 bytes (one uvec4): the low nibble of byte j is code c + j, the high
 // nibble code c + 16 + j. The shift is folded out of the sums: per group,
 //   Σ (s·q − sh)·x = s·Σ q·x − sh·Σ x,
@@ -172,6 +170,7 @@ uint x_row(Slot slot, uint j) { return slot.j0 + min(j, slot.nx - 1u); }
 // byte in the word), so x is pre-scaled by 2^(-8i) once per block for all rows; the scalings
 // are exact. Where a group's Σ x, scale or shift is not finite (NaN or ±inf in x, which torch
 // spreads element by element), the group is recomputed with W' = s·q − sh per element.
+// Padding rows have zero codes, scales and shifts: computed, never stored.
 const uvec4 kNibbleMask = uvec4(0xFu, 0xF00u, 0xF0000u, 0xF000000u);
 const vec4 kNibbleScale = vec4(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0 / 16777216.0);
 
@@ -185,11 +184,43 @@ float exact_word(uint word, float s, float sh, vec4 xa, vec4 xb) {
   return dot(lo * s - sh, xa) + dot(hi * s - sh, xb);
 }
 
-// Group g of the W row whose first block row is `w_row`, against row xj of x, element by element.
-float exact_group(uint w_row, uint g, uint per_group, float s, float sh, uint xj) {
+// The block rows of rows row0 .. row0 + ROWS - 1 (ROWS | 8, row0 a multiple of ROWS) for block
+// `unit` (the 16-byte unit of row0's block row).
+void load_block_rows(uint unit, uint rows, out uvec4 q[8]) {
+  if (rows == 1u) {
+    q[0] = w_load16(unit);
+    return;
+  }
+  for (uint t = 0u; t < rows / 2u; ++t) w_load32(unit / 2u + t, q[2u * t], q[2u * t + 1u]);
+}
+
+// Values e0 .. e0 + ROWS - 1 of a blocked scale or shift tensor (float32 or 16-bit), loaded
+// as the 32- or 16-byte unit that holds them. A macro: GLSL passes no buffers.
+#define GROUP_VALUES(name, e0, rows, v)                                                \
+  {                                                                                    \
+    const bool f32_ = p.scale_format == LIN_FMT_F32;                                   \
+    const uint bytes_ = rows * (f32_ ? 4u : 2u), offset_ = (e0) * (f32_ ? 4u : 2u);    \
+    uvec4 a_, b_ = uvec4(0u);                                                          \
+    if (bytes_ == 32u) {                                                               \
+      name##_load32(offset_ / 32u, a_, b_);                                            \
+    } else {                                                                           \
+      a_ = name##_load16(offset_ / 16u);                                               \
+    }                                                                                  \
+    const uint first_ = (offset_ % 16u) / 4u; /* the word of e0 in a 16-byte unit */   \
+    for (uint t = 0u; t < rows; ++t) {                                                 \
+      const uint half_ = f32_ ? 0u : (offset_ % 4u) / 2u + t;                          \
+      const uint word_ = f32_ ? (bytes_ == 32u ? t : first_ + t) : first_ + half_ / 2u; \
+      const uint bits_ = word_ < 4u ? a_[word_] : b_[word_ - 4u];                       \
+      v[t] = f32_ ? uintBitsToFloat(bits_) : linear_half(p.scale_format, (bits_ >> (16u * (half_ & 1u))) & 0xFFFFu); \
+    }                                                                                  \
+  }
+
+// Group g of the W row whose block rows start at 16-byte unit `unit`, against row xj of x,
+// element by element.
+float exact_group(uint unit, uint g, uint per_group, float s, float sh, uint xj) {
   float sum = 0.0;
   for (uint b = g * per_group; b < (g + 1u) * per_group; ++b) {
-    const uvec4 q = w_load16(w_row + b * LIN_ROW_GROUP);
+    const uvec4 q = w_load16(unit + b * LIN_ROW_GROUP);
     vec4 lo[4], hi[4];
     x16(xj * p.k + b * LIN_BLOCK, lo);
     x16(xj * p.k + b * LIN_BLOCK + 16u, hi);
@@ -202,12 +233,8 @@ float exact_group(uint w_row, uint g, uint per_group, float s, float sh, uint xj
   {                                                                                                               \
     const Slot slot = this_slot(NX);                                                                              \
     const uint blocks = p.k / LIN_BLOCK, groups = p.k / p.group_size, per_group = p.group_size / LIN_BLOCK;       \
-    uint w_row[ROWS], sc_row[ROWS];                                                                               \
-    for (uint t = 0u; t < ROWS; ++t) {                                                                            \
-      const uint r = min(slot_row(slot, t, ROWS), p.m - 1u); /* padding rows compute a real row, never stored */ \
-      w_row[t] = (r / LIN_ROW_GROUP) * blocks * LIN_ROW_GROUP + r % LIN_ROW_GROUP;                                \
-      sc_row[t] = r * groups;                                                                                     \
-    }                                                                                                             \
+    const uint row0 = slot.index * ROWS, group_row = row0 / LIN_ROW_GROUP, lane = row0 % LIN_ROW_GROUP;           \
+    const uint unit0 = group_row * blocks * LIN_ROW_GROUP + lane; /* block 0's 16-byte unit of row0 */           \
     float acc[ROWS][NX];                                                                                          \
     for (uint t = 0u; t < ROWS; ++t) {                                                                            \
       for (uint j = 0u; j < NX; ++j) acc[t][j] = 0.0;                                                             \
@@ -219,8 +246,8 @@ float exact_group(uint w_row, uint g, uint per_group, float s, float sh, uint xj
         for (uint t = 0u; t < ROWS; ++t) qx[t][j] = 0.0;                                                          \
       }                                                                                                           \
       for (uint b = g * per_group; b < (g + 1u) * per_group; ++b) {                                               \
-        uvec4 q[ROWS];                                                                                            \
-        for (uint t = 0u; t < ROWS; ++t) q[t] = w_load16(w_row[t] + b * LIN_ROW_GROUP);                           \
+        uvec4 q[8];                                                                                               \
+        load_block_rows(unit0 + b * LIN_ROW_GROUP, ROWS, q);                                                      \
         for (uint j = 0u; j < NX; ++j) {                                                                          \
           const uint xc = x_row(slot, j) * p.k + b * LIN_BLOCK;                                                   \
           vec4 lo[4], hi[4];                                                                                      \
@@ -237,15 +264,19 @@ float exact_group(uint w_row, uint g, uint per_group, float s, float sh, uint xj
           }                                                                                                       \
         }                                                                                                         \
       }                                                                                                           \
+      const uint e0 = (group_row * groups + g) * LIN_ROW_GROUP + lane;                                            \
+      float s[8], sh[8];                                                                                          \
+      GROUP_VALUES(scale, e0, ROWS, s)                                                                            \
+      GROUP_VALUES(shift, e0, ROWS, sh)                                                                           \
       for (uint t = 0u; t < ROWS; ++t) {                                                                          \
-        const float s = linear_load_scale(sc_row[t] + g), sh = linear_load_shift(sc_row[t] + g);                  \
         for (uint j = 0u; j < NX; ++j) {                                                                          \
-          acc[t][j] += finite(sx[j]) && finite(s) && finite(sh) ? s * qx[t][j] - sh * sx[j]                       \
-                                                                : exact_group(w_row[t], g, per_group, s, sh, x_row(slot, j)); \
+          acc[t][j] += finite(sx[j]) && finite(s[t]) && finite(sh[t])                                             \
+                           ? s[t] * qx[t][j] - sh[t] * sx[j]                                                      \
+                           : exact_group(unit0 + t, g, per_group, s[t], sh[t], x_row(slot, j));                   \
         }                                                                                                         \
       }                                                                                                           \
     }                                                                                                             \
-    STORE_TILE(ROWS, NX, slot, acc)                                                                               \
+    STORE_TILE_ROWS(ROWS, NX, slot, acc, row0 + t)                                                                \
   }
 #endif
 

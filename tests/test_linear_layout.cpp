@@ -74,6 +74,26 @@ TEST(BlockedLayout, RoundTripsToQuantosCodesBitForBit) {
   }
 }
 
+TEST(BlockedLayout, GroupValuesFollowTheRowGroups) {
+  // m = 9 rows, 3 groups per row: value (r, g) = 10·r + g; blocked: ((r/8)·3 + g)·8 + r%8.
+  std::vector<float> values;
+  for (int r = 0; r < 9; ++r) {
+    for (int g = 0; g < 3; ++g) values.push_back(static_cast<float>(10 * r + g));
+  }
+  const Tensor rows = Tensor::from_floats(DType::F32, {27}, values);
+  const Tensor blocked = repack_blocked_groups(rows, 9, 3);
+  ASSERT_EQ(blocked.shape(), (Shape{48}));
+  const std::vector<float> b = blocked.to_float_vector();
+  EXPECT_EQ(b[(0 * 3 + 1) * 8 + 5], 51.0f);  // r = 5, g = 1
+  EXPECT_EQ(b[(1 * 3 + 2) * 8 + 0], 82.0f);  // r = 8, g = 2: the second row group
+  EXPECT_EQ(b[(1 * 3 + 2) * 8 + 1], 0.0f);   // padding row 9
+  for (DType dtype : {DType::F32, DType::F16, DType::BF16}) {
+    const Tensor t = rows.to(dtype);
+    EXPECT_TRUE(test::same_bits(unpack_blocked_groups(repack_blocked_groups(t, 9, 3), 9, 3), t)) << dtype_name(dtype);
+  }
+  EXPECT_THROW(repack_blocked_groups(rows, 9, 4), std::invalid_argument);
+}
+
 TEST(BlockedLayout, RefusesGroupsThatAreNotWholeBlocks) {
   EXPECT_FALSE(blocked_layout_supported(129, 129, 4));
   EXPECT_FALSE(blocked_layout_supported(64, 16, 4));

@@ -6,6 +6,7 @@
 
 #include "host/float_format.h"
 #include "host/nn/config.h"
+#include "runtime/ops/linear_layout.h"
 #include "runtime/ops/op_helpers.h"
 
 namespace pq::rt::model {
@@ -109,20 +110,33 @@ std::vector<Value> with_bias(Executor& ex, const std::string& name, std::vector<
 
 // A quantized weight in its stored form on the device: int8/float8 codes or packed int4/int2
 // codes, with scale (and shift) as float32. Quantized (from the float weight when unfrozen)
-// only when not cached yet.
+// only when not cached yet. `blocked`: int4 codes whose group size is a multiple of 32 are
+// repacked once, here, into the blocked device layout the linear kernels read fastest
+// (runtime/ops/linear_layout.h; linear_qbits layout=1), instead of quanto's planar packing.
 struct StoredWeight {
   Value data, scale, shift;
+  bool blocked = false;
 };
 
-StoredWeight stored_weight(Executor& ex, const std::string& name, const nn::Module& m) {
+StoredWeight stored_weight(Executor& ex, const std::string& name, const nn::Module& m, bool blocked = false) {
   const std::string key = name + ".w.";
-  if (!ex.has_constant(key + "data")) {
+  if (!ex.has_constant(key + "data") && !ex.has_constant(key + "blocked")) {
     const QuantizedWeight w = per_group_layout(nn::current_quantized_weight(m, name));
-    ex.constant(key + "data", is_sub_byte(w.qtype) ? w.serialized_data() : w.data);
-    float_constant(ex, key + "scale", w.scale, DType::F32);
-    if (is_sub_byte(w.qtype)) float_constant(ex, key + "shift", w.shift, DType::F32);
+    const int64_t rows = w.shape.at(0), cols = shape_numel(w.shape) / rows;
+    const int64_t group_size = w.group_size.value_or(cols);
+    if (blocked && w.qtype == QType::QInt4 && linear::blocked_layout_supported(cols, group_size, 4)) {
+      const int64_t groups_per_row = cols / group_size;
+      ex.constant(key + "blocked", linear::repack_blocked_codes(w.serialized_data(), rows, cols, group_size, 4));
+      ex.constant(key + "scale", linear::repack_blocked_groups(w.scale.to(DType::F32), rows, groups_per_row));
+      ex.constant(key + "shift", linear::repack_blocked_groups(w.shift.to(DType::F32), rows, groups_per_row));
+    } else {
+      ex.constant(key + "data", is_sub_byte(w.qtype) ? w.serialized_data() : w.data);
+      float_constant(ex, key + "scale", w.scale, DType::F32);
+      if (is_sub_byte(w.qtype)) float_constant(ex, key + "shift", w.shift, DType::F32);
+    }
   }
-  StoredWeight s{ex.constant(key + "data", {}), ex.constant(key + "scale", {}), {}};
+  const bool is_blocked = ex.has_constant(key + "blocked");
+  StoredWeight s{ex.constant(key + (is_blocked ? "blocked" : "data"), {}), ex.constant(key + "scale", {}), {}, is_blocked};
   if (ex.has_constant(key + "shift")) {
     // The ops take the grouped 2-D layout; quanto keeps a per-row conv weight's packed codes 4-D.
     s.data = ex.reshape(s.data, {s.data.shape[0], -1});
@@ -151,7 +165,7 @@ Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, cons
     const Value y = ex.run1("matmul_f32", {x.value, float_constant(ex, name + ".weight", l.weight, dtype)}, {{"transpose_b", 1}});
     return l.bias ? ex.run1("add", {y, float_constant(ex, name + ".bias", *l.bias, dtype)}) : y;
   }
-  const StoredWeight w = stored_weight(ex, name, l);
+  const StoredWeight w = stored_weight(ex, name, l, /*blocked=*/true);
   if (!is_sub_byte(*q.weights)) {
     if (*q.weights == QType::QInt8 && x.qtype == QType::QInt8) {
       // quanto's int8 × int8 path: acc · (x_s · w_s), the scale product rounded to the
@@ -164,8 +178,14 @@ Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, cons
     }
     return ex.run1("linear_qbytes", with_bias(ex, name, {x.value, w.data, w.scale}, l.bias, dtype), {{"has_bias", has_bias}});
   }
-  return ex.run1("linear_qbits", with_bias(ex, name, {x.value, w.data, w.scale, w.shift}, l.bias, dtype),
-                 {{"bits", qtype_info(*q.weights).bits}, {"has_bias", has_bias}});
+  OpParams params{{"bits", qtype_info(*q.weights).bits}, {"has_bias", has_bias}};
+  if (w.blocked) {
+    const int64_t padded_rows = linear::blocked_shape(l.out_features, l.in_features, 4)[0];
+    params.set("layout", 1);
+    params.set("rows", static_cast<double>(l.out_features));
+    params.set("group_size", static_cast<double>(padded_rows * l.in_features / shape_numel(w.scale.shape)));
+  }
+  return ex.run1("linear_qbits", with_bias(ex, name, {x.value, w.data, w.scale, w.shift}, l.bias, dtype), params);
 }
 
 // The conv weight: f32, or int8 codes + scale for weight_format=1, or dequantized on the device.

@@ -1,8 +1,10 @@
 #include "runtime/opencl/opencl_backend.h"
 
+#include <chrono>
 #include <stdexcept>
 
 #include "runtime/api_backends.h"
+#include "runtime/launch_profile.h"
 #include "runtime/opencl/cl_error.h"
 #include "runtime/opencl/kernel_dispatch.h"
 #include "runtime/opencl/opencl_backend_impl.h"
@@ -98,7 +100,12 @@ void OpenCLBackend::launch(const KernelLaunch& launch) {
   const NDRange range = nd_range_of(site, launch);
   const CachedKernel& kernel = programs_.shared_kernel(launch.kernel);
   set_kernel_arguments(site, kernel.kernel.get(), kernel.argument_count, buffers, launch.params);
+  if (!launch_profiling()) return enqueue_kernel(site, device_->queue.get(), kernel.kernel.get(), range);
+  synchronize();
+  const auto start = std::chrono::steady_clock::now();
   enqueue_kernel(site, device_->queue.get(), kernel.kernel.get(), range);
+  synchronize();
+  record_launch_time(launch.kernel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 void OpenCLBackend::record_launch(const KernelLaunch& launch, std::vector<cl_mem> buffers) {

@@ -1,5 +1,6 @@
 #include "runtime/ops/linear_layout.h"
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -91,6 +92,46 @@ Tensor unpack_blocked_codes(const Tensor& blocked, int64_t m, int64_t k, int64_t
   Tensor out = Tensor::zeros(DType::U8, {sites.quanto_rows, group_size});
   move_codes(sites, blocked, out, /*to_blocked=*/false);
   return out;
+}
+
+namespace {
+
+int64_t padded_rows(int64_t m) { return (m + kBlockRows - 1) / kBlockRows * kBlockRows; }
+
+int64_t blocked_group_index(int64_t r, int64_t g, int64_t groups_per_row) {
+  return ((r / kBlockRows) * groups_per_row + g) * kBlockRows + r % kBlockRows;
+}
+
+// Copies element (r, g) of every row between row order and blocked order.
+Tensor move_groups(const Tensor& from, int64_t m, int64_t groups_per_row, bool to_blocked) {
+  const int64_t rows = to_blocked ? m : padded_rows(m);
+  const int64_t expected = rows * groups_per_row;
+  if (m < 1 || groups_per_row < 1 || from.numel() != expected) {
+    throw std::invalid_argument("blocked weight layout: " + std::to_string(expected) + " per-group values expected for m=" +
+                                std::to_string(m) + " and " + std::to_string(groups_per_row) + " groups per row, got " +
+                                std::to_string(from.numel()));
+  }
+  const Tensor source = from.contiguous();
+  const size_t es = source.element_size();
+  Tensor out = Tensor::zeros(source.dtype(), {(to_blocked ? padded_rows(m) : m) * groups_per_row});
+  for (int64_t r = 0; r < m; ++r) {
+    for (int64_t g = 0; g < groups_per_row; ++g) {
+      const int64_t row_order = r * groups_per_row + g, blocked = blocked_group_index(r, g, groups_per_row);
+      const int64_t src = to_blocked ? row_order : blocked, dst = to_blocked ? blocked : row_order;
+      std::memcpy(out.raw_data() + dst * es, source.raw_data() + src * es, es);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor repack_blocked_groups(const Tensor& values, int64_t m, int64_t groups_per_row) {
+  return move_groups(values, m, groups_per_row, true);
+}
+
+Tensor unpack_blocked_groups(const Tensor& blocked, int64_t m, int64_t groups_per_row) {
+  return move_groups(blocked, m, groups_per_row, false);
 }
 
 }  // namespace pq::rt::linear

@@ -14,6 +14,10 @@
 // scale and shift once per group, loads a block with one wide load and finds each code with a
 // constant shift. The transformation is a permutation of the code bits plus zero padding: it
 // round-trips exactly (unpack_blocked_codes).
+//
+// The scales and shifts of a blocked weight (one per row and group, g < k/G) follow the same row
+// groups: element ((r / 8) · (k/G) + g) · 8 + r % 8, padding rows 0, so the 8 rows of a row
+// group have their values for group g side by side (one load for a work-item's rows).
 #pragma once
 
 #include <cstdint>
@@ -37,5 +41,10 @@ Tensor repack_blocked_codes(const Tensor& packed, int64_t m, int64_t k, int64_t 
 
 // The inverse: the blocked layout → quanto's packed codes, bit for bit (padding rows dropped).
 Tensor unpack_blocked_codes(const Tensor& blocked, int64_t m, int64_t k, int64_t group_size, int bits);
+
+// Per-group values (scales or shifts, any dtype, m · groups_per_row elements in row order) →
+// the blocked order [ceil(m/8)·8 · groups_per_row], and back (bit for bit).
+Tensor repack_blocked_groups(const Tensor& values, int64_t m, int64_t groups_per_row);
+Tensor unpack_blocked_groups(const Tensor& blocked, int64_t m, int64_t groups_per_row);
 
 }  // namespace pq::rt::linear

@@ -180,11 +180,21 @@ QbitsLayout qbits_layout(const std::string& op, const std::vector<TensorSpec>& i
   }
   expect_scale_dtype(op, in[2], "scale");
   if (in[3].dtype != in[2].dtype) op_error(op, "shift must have scale's dtype: " + describe(in));
-  l.groups = shape_numel(in[2].shape);
-  expect_numel(op, in[3], "shift (one per group)", l.groups);
   const int64_t groups_per_row = l.k / l.group_size;
-  if (l.groups % groups_per_row != 0) op_error(op, "scale must hold whole rows of k/G groups: " + describe(in));
-  l.m = l.groups / groups_per_row;
+  if (l.blocked) {
+    // Blocked scales and shifts hold the padding rows of the 8-row groups: m is a parameter.
+    l.m = params.get_int("rows", 0);
+    if (l.m < 1) op_error(op, "layout=1 needs parameter rows (the weight's output features)");
+    l.groups = l.m * groups_per_row;
+    const int64_t padded = blocked_shape(l.m, l.k, l.bits)[0] * groups_per_row;
+    expect_numel(op, in[2], "blocked scale (one per group of every padded row)", padded);
+    expect_numel(op, in[3], "blocked shift (one per group of every padded row)", padded);
+  } else {
+    l.groups = shape_numel(in[2].shape);
+    expect_numel(op, in[3], "shift (one per group)", l.groups);
+    if (l.groups % groups_per_row != 0) op_error(op, "scale must hold whole rows of k/G groups: " + describe(in));
+    l.m = l.groups / groups_per_row;
+  }
   l.packed_rows = packed_rows(l.groups, l.bits);
   check_packed_codes(op, in, l);
   return l;
@@ -199,9 +209,12 @@ std::vector<TensorSpec> infer_qbits(const std::string& op, const std::vector<Ten
 
 std::vector<Tensor> reference_qbits(const std::vector<Tensor>& in, const OpParams& params) {
   const QbitsLayout l = qbits_layout("linear_qbits", specs_of(in), params);
+  const int64_t groups_per_row = l.k / l.group_size;
   const Tensor packed = l.blocked ? unpack_blocked_codes(in[1], l.m, l.k, l.group_size, l.bits) : in[1];
+  const Tensor scale = l.blocked ? unpack_blocked_groups(in[2], l.m, groups_per_row) : in[2];
+  const Tensor shift = l.blocked ? unpack_blocked_groups(in[3], l.m, groups_per_row) : in[3];
   const Tensor codes = unpack_codes(packed, l.bits, l.groups);
-  const AffineParams affine{in[2].to(DType::F32).reshape({l.groups, 1}), in[3].to(DType::F32).reshape({l.groups, 1})};
+  const AffineParams affine{scale.to(DType::F32).reshape({l.groups, 1}), shift.to(DType::F32).reshape({l.groups, 1})};
   const std::vector<float> w = dequantize_affine(codes, affine).to_float_vector();
   const auto bias = reference_bias(in, 4, params);
   const auto y = reference_matmul(in[0].to_float_vector(), w, rows_of(in[0].shape()), l.m, l.k, bias ? &*bias : nullptr);
@@ -301,7 +314,10 @@ struct CaseBuilder {
     OpCase c = cases.back();
     const int64_t g = c.params.get_int("group_size");
     c.inputs[1] = repack_blocked_codes(c.inputs[1], s.m, s.k, g, 4);
+    c.inputs[2] = repack_blocked_groups(c.inputs[2], s.m, s.k / g);
+    c.inputs[3] = repack_blocked_groups(c.inputs[3], s.m, s.k / g);
     c.params.set("layout", 1);
+    c.params.set("rows", static_cast<double>(s.m));
     c.label += " blocked";
     cases.push_back(std::move(c));
   }
@@ -420,9 +436,11 @@ void add_weight_only_linear_ops(std::vector<OpDef>& ops) {
 
   OpDef qbits;
   qbits.name = "linear_qbits";
-  qbits.summary = "linear_qbits(x, packed, scale, shift[, bias]; bits, group_size, has_bias, dtype): y = x·W'ᵀ + bias, "
-                  "W' = scale·q − shift per group of G, qint4/qint2 codes planar-packed as quanto stores them; x "
-                  "float32/float16/bfloat16, y in x's dtype unless dtype (0/1/2) says otherwise";
+  qbits.summary = "linear_qbits(x, packed, scale, shift[, bias]; bits, group_size, has_bias, dtype, layout, rows): "
+                  "y = x·W'ᵀ + bias, W' = scale·q − shift per group of G, qint4/qint2 codes planar-packed as quanto "
+                  "stores them (layout=0), or int4 codes, scales and shifts of a [rows, k] weight in the blocked device "
+                  "layout (layout=1, runtime/ops/linear_layout.h); x float32/float16/bfloat16, y in x's dtype unless "
+                  "dtype (0/1/2) says otherwise";
   qbits.infer = [](const std::vector<TensorSpec>& in, const OpParams& p) { return infer_qbits("linear_qbits", in, p); };
   qbits.reference = reference_qbits;
   qbits.encode = encode_qbits;

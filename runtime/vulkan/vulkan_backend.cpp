@@ -1,10 +1,12 @@
 #include "runtime/vulkan/vulkan_backend_impl.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
+#include "runtime/launch_profile.h"
 #include "runtime/vulkan/vulkan_buffer_view.h"
 #include "runtime/vulkan/vulkan_error.h"
 #include "runtime/vulkan/vulkan_plan.h"
@@ -195,9 +197,15 @@ void VulkanBackend::launch(const KernelLaunch& launch) {
       recording_->count_launch();
       return;
     }
+    if (launch_profiling()) drain();
+    const auto start = std::chrono::steady_clock::now();
     EagerBatch& batch = eager_batch();
     encode(launch, {batch.recorder, batch.descriptors, batch.buffers_in_use});
-    if (batch.recorder.dispatches() >= kDispatchesPerSubmit) flush();
+    if (launch_profiling()) {
+      drain();
+      record_launch_time(launch.kernel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    if (eager_ && eager_->recorder.dispatches() >= kDispatchesPerSubmit) flush();
   } catch (...) {
     rethrow_with_context("kernel '" + launch.kernel + "'");
   }
