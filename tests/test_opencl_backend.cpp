@@ -254,7 +254,9 @@ TEST_F(OpenCLBackendTest, AViewBindsOnlyItsWindow) {
   backend_->download(*window, bytes_of(back), 4);
   EXPECT_EQ(back, (std::vector<uint32_t>{8, 9}));
   EXPECT_THROW(backend_->view(whole, words * 4 - 8, 16), std::out_of_range);
-  if (backend_->info().binding_alignment > 4) EXPECT_THROW(backend_->view(whole, 4, 16), std::invalid_argument);
+  if (backend_->info().binding_alignment > 4) {
+    EXPECT_THROW(backend_->view(whole, 4, 16), std::invalid_argument);
+  }
 }
 
 TEST_F(OpenCLBackendTest, LaunchErrorsNameTheKernel) {

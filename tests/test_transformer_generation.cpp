@@ -51,7 +51,9 @@ TEST_P(Generation, GreedyTokensAreTheReferencesOnEveryDevice) {
                   device.c_str(), same_prefix, expected.size(), comparable);
       EXPECT_TRUE(std::equal(expected.begin(), expected.begin() + static_cast<int64_t>(comparable), got.begin()))
           << GetParam() << " on " << device;
-      if (model.dtype == DType::F32) EXPECT_EQ(comparable, expected.size()) << "a float32 reference without near-ties";
+      if (model.dtype == DType::F32) {
+        EXPECT_EQ(comparable, expected.size()) << "a float32 reference without near-ties";
+      }
     }
   }
 }
@@ -67,7 +69,7 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Generation);
 // One token at a time through the KV cache (a replayed plan per step on devices) gives the
 // logits of the whole sequence run as one block.
 TEST(KvCache, TokenByTokenDecodingEqualsTheFullSequence) {
-  for (const std::string& dir : {"llama/float32/float", "qwen2/float32/w4", "llama_tied/float32/w8a8", "mistral/float32/float"}) {
+  for (const char* dir : {"llama/float32/float", "qwen2/float32/w4", "llama_tied/float32/w8a8", "mistral/float32/float"}) {
     nn::Model model = nn::load_pretrained(test::transformer_fixtures() / dir);
     const std::vector<int32_t> sequence = test::fixture_sequences(dir).back();
     for (const std::string& device : available_device_ids(true)) {
@@ -82,7 +84,7 @@ TEST(KvCache, TokenByTokenDecodingEqualsTheFullSequence) {
         stepped.insert(stepped.end(), one.begin(), one.end());
       }
       const double nmse = test::similarity(stepped, whole, model.decoder->vocab_size).nmse;
-      std::printf("  %-28s %-9s token by token vs whole sequence: nmse %.2e\n", dir.c_str(), device.c_str(), nmse);
+      std::printf("  %-28s %-9s token by token vs whole sequence: nmse %.2e\n", dir, device.c_str(), nmse);
       EXPECT_LE(nmse, device == "cpu" ? 1e-9 : 1e-7) << dir << " on " << device;
     }
   }

@@ -87,7 +87,9 @@ TEST_P(QuantizeLikeQuanto, OurFilesAreQuantosFiles) {
   // a code (1/127) plus the dtype's own rounding of the scale: 2% in float16, 5% in bfloat16
   // (whose ulp is 0.4-0.8%).
   const std::string dtype = fixture.at("dtype");
-  if (scales) EXPECT_LE(worst_scale, dtype == "float32" ? 1e-4 : dtype == "float16" ? 2e-2 : 5e-2);
+  if (scales) {
+    EXPECT_LE(worst_scale, dtype == "float32" ? 1e-4 : dtype == "float16" ? 2e-2 : 5e-2);
+  }
   EXPECT_EQ(read_qmap(tmp / "ours" / kQuantoQmapFileName), read_qmap(theirs_dir / kQuantoQmapFileName));
   const nlohmann::json our_config = read_json_file((tmp / "ours" / "config.json").string());
   const nlohmann::json their_config = read_json_file((theirs_dir / "config.json").string());
