@@ -1,6 +1,6 @@
 // Specialised linear kernels, one per weight format, for CPU-like OpenCL devices (pocl): a
-// work-item owns a tile of ROWS consecutive rows of W × NX consecutive rows of x (grid
-// dimension z walks the tiles of x, so n ≤ 8 is one tile: the GEMV) and walks the whole of k
+// work-item owns a tile of ROWS consecutive rows of W × NX consecutive rows of x (n ≤ 8 is one
+// tile of x: the GEMV; see lin_tile_of for the order of the tiles) and walks the whole of k
 // with 16-wide vector loads: one load of weights serves NX rows of x, one load of x ROWS rows
 // of W, every weight is read exactly once per tile of x and nothing needs a reduction across
 // work-items. The ROWS · NX float16 accumulators stay in vector registers. The host picks the
@@ -37,10 +37,15 @@ typedef struct {
   uint row0, j0, nx;  // nx: rows of x that exist in this tile
 } lin_tile;
 
+// GEMV: dimensions 0 and 1 (wrapped) walk the rows of W. GEMM (x_tiles > 1): the tiles of x
+// vary fastest, so the work-items a thread runs in turn share their rows of W (cache-resident)
+// and all of x streams past them: W is read from memory once.
 inline lin_tile lin_tile_of(const linear_params* p, const uint ROWS, const uint NX) {
+  const uint x_tiles = (p->n + NX - 1) / NX;
+  const uint item = flat_id();
   lin_tile t;
-  t.row0 = flat_id() * ROWS;  // dimensions 0 and 1 (wrapped) walk the rows of W
-  t.j0 = get_group_id(2) * NX;
+  t.row0 = (item / x_tiles) * ROWS;
+  t.j0 = (item % x_tiles) * NX;
   t.nx = min(NX, p->n - min(p->n, t.j0));
   return t;
 }

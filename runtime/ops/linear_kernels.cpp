@@ -91,8 +91,8 @@ std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearP
   p.k_split = k_split;
   const uint32_t x_tiles = ceil_div(p.n, tile.x_rows);
   if (x_tiles > kMaxGroups) return std::nullopt;
-  if (device.api == Api::OpenCL) {
-    set_grid(launch, ceil_div(p.m, tile.rows), kOpenCLLocal, x_tiles);
+  if (device.api == Api::OpenCL) {  // one flat grid over (rows of W, tiles of x), x fastest
+    set_grid(launch, uint64_t{ceil_div(p.m, tile.rows)} * x_tiles, kOpenCLLocal, 1);
   } else {
     // shaders/linear_gemv.comp: slots of `rows` rows in 8-row lanes, k_split invocations each;
     // the _i64 tier loads through 64-bit words.
