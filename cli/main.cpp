@@ -44,8 +44,9 @@ void add_quantize(CLI::App& app, pq::cli::QuantizeArgs& args) {
   cmd->add_option("--weights", args.weights, "int2, int4, int8, float8, float8_e4m3fn, float8_e4m3fnuz or float8_e5m2 (model directories: also none)")
       ->check(qtype_spelling(true, false))
       ->capture_default_str();
-  cmd->add_option("--optimizer", args.optimizer, "absmax (8-bit), max or hqq (2/4-bit); default absmax/max")
-      ->check(one_of({"absmax", "max", "hqq"}));
+  cmd->add_option("--optimizer", args.optimizer,
+                  "absmax (8-bit), max, hqq (optimum-quanto's) or hqq-per-group (each group stops on its own; 2/4-bit); default absmax/max")
+      ->check(one_of({"absmax", "max", "hqq", "hqq-per-group"}));
   cmd->add_option("--group-size", args.group_size, "2/4-bit group size (default: optimum-quanto's rule; 0 = per row)")
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--include", args.include, "only modules matching this shell pattern (repeatable)");

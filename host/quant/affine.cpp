@@ -104,6 +104,70 @@ float hqq_refine_group(const DTypeArithmetic& arith, const GroupState& g, float 
   return best_shift;
 }
 
+// quanto's HqqOptimizer.optimize, every group in lockstep: each iteration moves every shift to
+// mean(q·scale − (W − shrink(W − W'))) over its group, and is kept only when the mean absolute
+// error of the whole tensor falls; the first iteration that does not improve ends them all.
+// Each elementwise step rounds to the dtype as torch's op does (codes·scale, W − e, ...).
+float hqq_group_shift(const DTypeArithmetic& arith, const float* w, const uint8_t* q, int64_t n, float scale, float shift, float beta,
+                      float lp_norm) {
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const float error = arith.sub(w[j], dequantize_one(arith, q[j], scale, shift));
+    const float target = arith.sub(w[j], arith.round(shrink_lp(error, beta, lp_norm)));
+    sum += arith.sub(arith.mul(static_cast<float>(q[j]), scale), target);
+  }
+  return arith.round(static_cast<float>(sum / static_cast<double>(n)));
+}
+
+// Quantizes every group with `shift` into `q` and returns the mean |W − W'| of the tensor, in
+// the dtype.
+double quantize_all(const DTypeArithmetic& arith, const std::vector<float>& w, const GroupView& view, const std::vector<float>& scale,
+                    const std::vector<float>& shift, float qmax, std::vector<uint8_t>& q) {
+  std::vector<double> group_error(static_cast<size_t>(view.groups));
+  parallel_for(view.groups, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const auto ur = static_cast<size_t>(r);
+      const int64_t base = r * view.group_len;
+      double sum = 0;
+      for (int64_t j = 0; j < view.group_len; ++j) {
+        const auto i = static_cast<size_t>(base + j);
+        q[i] = quantize_one(arith, w[i], scale[ur], shift[ur], qmax);
+        sum += std::fabs(arith.sub(w[i], dequantize_one(arith, q[i], scale[ur], shift[ur])));
+      }
+      group_error[ur] = sum;
+    }
+  });
+  double total = 0;
+  for (double e : group_error) total += e;
+  // torch's mean of an f16/bf16 tensor is f16/bf16: quanto compares the rounded errors (and
+  // stops at a tie).
+  return arith.round(static_cast<float>(total / static_cast<double>(w.size())));
+}
+
+std::vector<float> hqq_lockstep(const DTypeArithmetic& arith, const std::vector<float>& w, const GroupView& view,
+                                const std::vector<float>& scale, std::vector<float> shift, float qmax, const HqqOptions& opt) {
+  std::vector<uint8_t> q(w.size()), candidate_codes(w.size());
+  double best_error = quantize_all(arith, w, view, scale, shift, qmax, q);
+  std::vector<float> candidate(shift.size());
+  float beta = opt.beta;
+  for (int it = 0; it < opt.iterations; ++it) {
+    parallel_for(view.groups, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const auto ur = static_cast<size_t>(r);
+        const int64_t base = r * view.group_len;
+        candidate[ur] = hqq_group_shift(arith, w.data() + base, q.data() + base, view.group_len, scale[ur], shift[ur], beta, opt.lp_norm);
+      }
+    });
+    const double error = quantize_all(arith, w, view, scale, candidate, qmax, candidate_codes);
+    if (!(error < best_error)) break;
+    best_error = error;
+    shift.swap(candidate);
+    q.swap(candidate_codes);
+    beta *= opt.kappa;
+  }
+  return shift;
+}
+
 }  // namespace
 
 Tensor group_weight(const Tensor& weight, std::optional<int> group_size) {
@@ -154,13 +218,17 @@ AffineParams hqq_optimizer(const Tensor& grouped, QType qtype, const HqqOptions&
   const std::vector<float> scale = params.scale.to_float_vector();
   std::vector<float> shift = params.shift.to_float_vector();
   const float qmax = max_code(qtype_info(qtype).bits);
-  parallel_for(view.groups, 16, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const auto ur = static_cast<size_t>(r);
-      const GroupState g{w.data() + r * view.group_len, view.group_len, scale[ur], shift[ur]};
-      shift[ur] = hqq_refine_group(arith, g, qmax, options);
-    }
-  });
+  if (options.stop_per_group) {
+    parallel_for(view.groups, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const auto ur = static_cast<size_t>(r);
+        const GroupState g{w.data() + r * view.group_len, view.group_len, scale[ur], shift[ur]};
+        shift[ur] = hqq_refine_group(arith, g, qmax, options);
+      }
+    });
+  } else {
+    shift = hqq_lockstep(arith, w, view, scale, std::move(shift), qmax, options);
+  }
   params.shift = Tensor::from_floats(grouped.dtype(), params.shift.shape(), shift);
   return params;
 }

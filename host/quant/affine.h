@@ -18,6 +18,9 @@ struct HqqOptions {
   float beta = 10.0f;
   float kappa = 1.01f;
   int iterations = 20;
+  // false: optimum-quanto's HqqOptimizer, every group in lockstep, stopping all of them when the
+  // mean error of the whole tensor stops falling. true: each group keeps its own best shift.
+  bool stop_per_group = false;
 };
 
 // The weight reshaped to (numel/G, G); with no group size, unchanged (one group per dim-0 row).
@@ -29,9 +32,8 @@ Tensor group_weight(const Tensor& weight, std::optional<int> group_size);
 // does it: one scale (0) and shift (−w) per element, shape (1, n), exact as well.
 AffineParams max_optimizer(const Tensor& grouped, QType qtype);
 
-// HQQ refines the shift of each group (scale unchanged). Unlike quanto, which stops all groups
-// together when the mean error of the whole tensor stops falling, each group keeps its own best
-// shift, so no group ever ends worse than the max optimizer left it.
+// HQQ refines the shift of each group (scale unchanged), arithmetic in the weight's dtype as
+// torch's ops round it. With stop_per_group no group ever ends worse than the max optimizer left it.
 AffineParams hqq_optimizer(const Tensor& grouped, QType qtype, const HqqOptions& options = {});
 
 // q = clamp(rint((W + shift) / scale), 0, 2^bits - 1) as uint8, arithmetic in W's dtype.

@@ -36,7 +36,7 @@ Optimizer check_optimizer(QType qtype, std::optional<Optimizer> requested, std::
   if (sub_byte == (optimizer == Optimizer::Absmax)) {
     throw std::invalid_argument(subject(name) + ": optimizer '" + std::string(optimizer_name(optimizer)) +
                                 "' does not apply to " + std::string(qtype_name(qtype)) +
-                                (sub_byte ? " (use max or hqq)" : " (8-bit qtypes are symmetric: use absmax)"));
+                                (sub_byte ? " (use max, hqq or hqq-per-group)" : " (8-bit qtypes are symmetric: use absmax)"));
   }
   return optimizer;
 }
@@ -67,15 +67,16 @@ std::string_view optimizer_name(Optimizer optimizer) {
     case Optimizer::Absmax: return "absmax";
     case Optimizer::Max: return "max";
     case Optimizer::Hqq: return "hqq";
+    case Optimizer::HqqPerGroup: return "hqq-per-group";
   }
   return "?";
 }
 
 Optimizer parse_optimizer(std::string_view name) {
-  for (Optimizer o : {Optimizer::Absmax, Optimizer::Max, Optimizer::Hqq}) {
+  for (Optimizer o : {Optimizer::Absmax, Optimizer::Max, Optimizer::Hqq, Optimizer::HqqPerGroup}) {
     if (optimizer_name(o) == name) return o;
   }
-  throw std::invalid_argument("unknown optimizer '" + std::string(name) + "' (valid: absmax, max, hqq)");
+  throw std::invalid_argument("unknown optimizer '" + std::string(name) + "' (valid: absmax, max, hqq, hqq-per-group)");
 }
 
 std::optional<int> resolve_group_size(const Shape& weight_shape, QType qtype, std::optional<int> requested) {
@@ -109,7 +110,8 @@ QuantizedWeight quantize_weight(const Tensor& weight, QType qtype, const Quantiz
     q.axis = 0;
     q.group_size = resolve_group_size(weight.shape(), qtype, options.group_size);
     const Tensor grouped = group_weight(weight, q.group_size);
-    AffineParams params = optimizer == Optimizer::Hqq ? hqq_optimizer(grouped, qtype) : max_optimizer(grouped, qtype);
+    AffineParams params = optimizer == Optimizer::Max ? max_optimizer(grouped, qtype)
+                                                      : hqq_optimizer(grouped, qtype, {.stop_per_group = optimizer == Optimizer::HqqPerGroup});
     q.data = quantize_affine(grouped, q.bits(), params);
     q.scale = params.scale;
     q.shift = tinygemm_round_trip(q) ? tinygemm_shift(params) : params.shift;

@@ -11,7 +11,8 @@
 
 namespace pq {
 
-enum class Optimizer : uint8_t { Absmax, Max, Hqq };
+// Hqq is optimum-quanto's HqqOptimizer; HqqPerGroup stops each group on its own (better, not quanto's).
+enum class Optimizer : uint8_t { Absmax, Max, Hqq, HqqPerGroup };
 
 std::string_view optimizer_name(Optimizer optimizer);
 Optimizer parse_optimizer(std::string_view name);  // throws, listing the valid names
