@@ -334,6 +334,10 @@ std::vector<OpCase> qbytes_cases() {
   }
   // More than 65535 GEMV workgroups: the grid wraps into a second dimension.
   b.qbytes({1, 16, 4 * 65535 + 7}, QType::QInt8, DType::F32, true);
+  // A weight of 135 MB, above lavapipe's 128 MiB maxStorageBufferRange: bound a window of rows
+  // at a time (Backend::view), for GEMV and a small GEMM.
+  b.qbytes({1, 4096, 33000}, QType::QInt8, DType::F32, true);
+  b.qbytes({9, 4096, 33000}, QType::QInt8, DType::F32, false);
   b.qbytes({3, 129, 7}, QType::QInt8, DType::F32, true, DType::F16);
   b.qbytes({9, 64, 257}, QType::QFloat8_E4M3FN, DType::F16, false, DType::BF16);
   b.qbytes({8, 320, 31}, QType::QInt8, DType::BF16, true);
