@@ -57,14 +57,17 @@ std::vector<DeviceTensor> allocate_outputs(const Device& device, const OpDef& op
   return outputs;
 }
 
+// The first `shared` inputs (the activations) are uploaded once; the others (the weights) once
+// per copy, so that the copies rotate through memory.
 PreparedCase prepare(const Device& device, const OpDef& op, const std::vector<Tensor>& inputs, const OpParams& params,
-                     int copies) {
+                     int copies, size_t shared = 1) {
   PreparedCase prepared;
-  const DeviceTensor activation = device.upload(inputs[0]);
+  std::vector<DeviceTensor> shared_inputs;
+  for (size_t i = 0; i < shared; ++i) shared_inputs.push_back(device.upload(inputs[i]));
   std::vector<DeviceTensor> outputs = allocate_outputs(device, op, inputs, params);
   for (int copy = 0; copy < copies; ++copy) {
-    std::vector<DeviceTensor> in{activation};
-    for (size_t i = 1; i < inputs.size(); ++i) in.push_back(device.upload(inputs[i]));
+    std::vector<DeviceTensor> in = shared_inputs;
+    for (size_t i = shared; i < inputs.size(); ++i) in.push_back(device.upload(inputs[i]));
     prepared.keep_alive.insert(prepared.keep_alive.end(), in.begin(), in.end());
     auto ctx = std::make_unique<EncodeContext>(device.backend());
     EncodeContext* raw = ctx.get();
@@ -209,7 +212,7 @@ std::vector<BenchResult> bench_copy(const Device& device, const BenchOptions& op
     r.mode = mode;
     r.load_average = load_average_1min();
     r.weight_copies = pairs;
-    const PreparedCase prepared = prepare(device, op, {data, data}, {}, pairs);  // the "weight" is the copy's source
+    const PreparedCase prepared = prepare(device, op, {data}, {}, pairs, /*shared=*/0);  // a source per pair
     summarize(time_runs(device.backend(), prepared.plans, options), r);
     r.weight_gbps = 2.0 * static_cast<double>(buffer_bytes) / (r.milliseconds * 1e-3) / 1e9;  // read + write
     results.push_back(r);
