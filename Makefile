@@ -7,7 +7,7 @@ WERROR ?= OFF
 CMAKE_FLAGS ?=
 
 .PHONY: demo test deps build bench sanitize fuzz fuzz-all fixtures fixtures-transformers fixtures-check clean conformance vulkan-validation accuracy \
-    smollm2 smollm2-test llm-accuracy llm-bench
+    smollm2 smollm2-test llm-accuracy llm-generation llm-bench kernels-vs-ggml
 
 PQ = $(BUILD)/cli/portaquant
 DIGITS_TEST = examples/data/digits_test.safetensors
@@ -41,18 +41,29 @@ smollm2-test: smollm2
 	PORTAQUANT_SMOLLM2_MODELS=$(PORTAQUANT_MODELS) $(BUILD)/tests/portaquant_tests --gtest_filter='SmolLM2*'
 
 # The README's SmolLM2 accuracy table: every configuration of tests/fixtures/llm/smollm2_reference.json
-# quantized by portaquant, GPL-3 perplexity on each device beside transformers + optimum-quanto's;
-# fails when ours is not within 0.5% of quanto's or W8 not within 1% of float (LLM_ACCURACY_FLAGS:
-# e.g. --devices opencl --windows 2).
+# quantized by portaquant, GPL-3 perplexity beside transformers + optimum-quanto's, on pocl over the
+# whole text and on lavapipe over the first 1,024 tokens (about 40 + 15 minutes on 2 cores); fails
+# when a weight-only configuration is not within 0.5% of quanto's or W8 not within 1% of float.
 LLM_ACCURACY_FLAGS ?=
 llm-accuracy: smollm2
-	python3 scripts/llm_accuracy.py --cli $(PQ) --models $(PORTAQUANT_MODELS) $(LLM_ACCURACY_FLAGS)
+	python3 scripts/llm_accuracy.py --cli $(PQ) --models $(PORTAQUANT_MODELS) --devices opencl $(LLM_ACCURACY_FLAGS)
+	python3 scripts/llm_accuracy.py --cli $(PQ) --models $(PORTAQUANT_MODELS) --devices vulkan --windows 2 $(LLM_ACCURACY_FLAGS)
+
+# 64 greedy tokens from the reference's 5 prompts, float and W8, on cpu, pocl and lavapipe,
+# against transformers' and quanto's ids (fails when the cpu backend differs).
+llm-generation: smollm2
+	python3 scripts/llm_accuracy.py --cli $(PQ) --models $(PORTAQUANT_MODELS) --generation
+
+# Our kernels and SmolLM2 beside ggml / llama.cpp on the same devices, one run
+# (../shared/tools/peer-bench.sh, built once; $$PEER_BENCH names another copy).
+kernels-vs-ggml: smollm2
+	python3 scripts/kernels_vs_ggml.py --cli $(PQ)
 
 # The README's SmolLM2 speed table: portaquant bench --model (prompt 512, generation 128) for
 # float, W8, W4 and W4A8 on every device (models quantized by llm-accuracy or on demand).
 LLM_BENCH_FLAGS ?=
 llm-bench: smollm2
-	python3 scripts/llm_accuracy.py --cli $(PQ) --models $(PORTAQUANT_MODELS) --bench $(LLM_BENCH_FLAGS)
+	python3 scripts/llm_accuracy.py --cli $(PQ) --models $(PORTAQUANT_MODELS) --bench -r 2 $(LLM_BENCH_FLAGS)
 
 # Every op on every OpenCL and Vulkan device against the CPU reference, as a table.
 conformance: build
