@@ -34,11 +34,6 @@ const CalibrationCase kCases[] = {
     {"digits_cnn_wqint4_aqint8", "cnn", QType::QInt4, QType::QInt8},
 };
 
-// Distance in float32 ulps (both finite and of one sign).
-int64_t ulps(float a, float b) {
-  return std::abs(static_cast<int64_t>(std::bit_cast<int32_t>(a)) - static_cast<int64_t>(std::bit_cast<int32_t>(b)));
-}
-
 class QuantoCalibration : public ::testing::TestWithParam<CalibrationCase> {};
 
 TEST_P(QuantoCalibration, ScalesAreQuantos) {
@@ -62,7 +57,7 @@ TEST_P(QuantoCalibration, ScalesAreQuantos) {
     const float a = ours.load(name).to_float_vector()[0], b = theirs.load(name).to_float_vector()[0];
     ++total;
     exact += a == b;
-    EXPECT_LE(ulps(a, b), 8) << c.dir << " " << name << ": ours " << a << ", quanto " << b;
+    EXPECT_LE(test::float32_ulps(a, b), 8) << c.dir << " " << name << ": ours " << a << ", quanto " << b;
   }
   std::printf("  %-36s %d/%d scales bit-identical to quanto's\n", c.dir, exact, total);
 }

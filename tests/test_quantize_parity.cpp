@@ -1,6 +1,5 @@
 // Bit-exact parity with optimum-quanto: codes, packed bytes, scales, shifts and dequantized
 // weights from tests/fixtures/weights_<dtype>.safetensors (written by tests/make_fixtures.py).
-#include <cstring>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -113,18 +112,11 @@ TEST_P(QuantoParity, AffineExplicitGroupSizeMatchesBitForBit) {
   expect_affine("w5x320.qint2.max.g160", quantize_weight(w, QType::QInt2, {.group_size = 160}));
 }
 
-// Float32 ulps between two shifts (as ordered integers).
+// The largest float32 ulp distance between two tensors' elements.
 int64_t max_ulps(const Tensor& a, const Tensor& b) {
   const std::vector<float> x = a.to_float_vector(), y = b.to_float_vector();
   int64_t worst = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    int32_t ix, iy;
-    std::memcpy(&ix, &x[i], 4);
-    std::memcpy(&iy, &y[i], 4);
-    if (ix < 0) ix = INT32_MIN - ix;
-    if (iy < 0) iy = INT32_MIN - iy;
-    worst = std::max(worst, std::abs(static_cast<int64_t>(ix) - iy));
-  }
+  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, test::float32_ulps(x[i], y[i]));
   return worst;
 }
 

@@ -1,7 +1,9 @@
 #include "tests/test_support.h"
 
 #include <atomic>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -47,6 +49,15 @@ bool both_nan(const std::byte* a, const std::byte* b, DType dtype) {
 }  // namespace
 
 ::testing::AssertionResult same_bits(const Tensor& ours, const Tensor& reference) { return compare(ours, reference, false); }
+
+int64_t float32_ulps(float a, float b) {
+  // Sign-magnitude bit patterns mapped onto one ordered integer line.
+  const auto ordered = [](float f) {
+    const auto bits = static_cast<int64_t>(std::bit_cast<int32_t>(f));
+    return bits < 0 ? INT32_MIN - bits : bits;
+  };
+  return std::abs(ordered(a) - ordered(b));
+}
 
 ::testing::AssertionResult same_values(const Tensor& ours, const Tensor& reference) { return compare(ours, reference, true); }
 

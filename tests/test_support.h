@@ -20,6 +20,9 @@ inline std::filesystem::path fixture(const std::string& name) {
 // The same, except that a NaN matches any NaN (payload and sign are not compared).
 ::testing::AssertionResult same_values(const Tensor& ours, const Tensor& reference);
 
+// Distance in float32 ulps between two finite floats (across zero too: -0 and +0 are 1 apart).
+int64_t float32_ulps(float a, float b);
+
 // Sets an environment variable for one scope, restoring what was there before.
 class ScopedEnv {
  public:
