@@ -1,4 +1,5 @@
 // Helpers over tests/fixtures/transformers (transformer_fixtures.h); no tests of their own.
+#include <cctype>
 #include "tests/transformer_fixtures.h"
 
 #include <algorithm>
@@ -9,6 +10,12 @@
 #include "host/safetensors.h"
 
 namespace pq::test {
+
+std::string fixture_test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string s = info.param;
+  for (char& c : s) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return s;
+}
 
 std::filesystem::path transformer_fixtures() { return std::filesystem::path(PORTAQUANT_FIXTURES_DIR) / "transformers"; }
 

@@ -59,11 +59,7 @@ TEST_P(Generation, GreedyTokensAreTheReferencesOnEveryDevice) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transformers, Generation, ::testing::ValuesIn(generation_dirs()),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (char& c : s) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-                           return s;
-                         });
+                         test::fixture_test_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Generation);
 
 // One token at a time through the KV cache (a replayed plan per step on devices) gives the

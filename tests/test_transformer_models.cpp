@@ -91,13 +91,8 @@ TEST_P(TransformerFixture, OutputsMatchTheReferenceOnEveryDevice) {
   }
 }
 
-std::string param_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string s = info.param;
-  for (char& c : s) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  return s;
-}
-
-INSTANTIATE_TEST_SUITE_P(Transformers, TransformerFixture, ::testing::ValuesIn(test::transformer_fixture_dirs()), param_name);
+INSTANTIATE_TEST_SUITE_P(Transformers, TransformerFixture, ::testing::ValuesIn(test::transformer_fixture_dirs()),
+                         test::fixture_test_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(TransformerFixture);
 
 }  // namespace

@@ -97,11 +97,7 @@ TEST_P(QuantizeLikeQuanto, OurFilesAreQuantosFiles) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transformers, QuantizeLikeQuanto, ::testing::ValuesIn(quantized_dirs()),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (char& c : s) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-                           return s;
-                         });
+                         test::fixture_test_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(QuantizeLikeQuanto);
 
 // Given the scales quanto observed at each calibration step (its absmax_scale results), our EMA

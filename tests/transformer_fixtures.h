@@ -3,6 +3,7 @@
 // similarity measures the transformer tests assert on.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -17,6 +18,8 @@ std::filesystem::path transformer_fixtures();
 // "llama/float32/w8a8", ... as index.json lists them.
 std::vector<std::string> transformer_fixture_dirs();
 nlohmann::json fixture_json(const std::string& dir);  // the directory's fixture.json
+// A fixture directory as a gtest parameter name: "llama/float32/w8a8" -> "llama_float32_w8a8".
+std::string fixture_test_name(const ::testing::TestParamInfo<std::string>& info);
 
 // The decoder test sequences (input_ids rows cut at their attention_mask).
 std::vector<std::vector<int32_t>> fixture_sequences(const std::string& dir);
