@@ -182,10 +182,10 @@ def generation_markdown(rows):
     return out
 
 
-def bench(args):
+def bench(args, reference):
     rows = []
     for config in args.configs:
-        directory = ensure_quantized(args.cli, args.models, config, json.load(open(REFERENCE))["configurations"][config],
+        directory = ensure_quantized(args.cli, args.models, config, reference["configurations"][config],
                                      args.devices[0] if args.devices else "cpu")
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "bench.json")
@@ -238,7 +238,7 @@ def main():
     if not os.path.isdir(model_dir(args.models, "float")):
         fail(f"{model_dir(args.models, 'float')}: not found (scripts/fetch-smollm2.sh, or make smollm2)")
     if args.bench:
-        rows, failures = bench(args), []
+        rows, failures = bench(args, reference), []
         table = bench_markdown(rows)
     elif args.generation:
         rows, failures = generation(args, reference)
