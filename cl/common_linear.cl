@@ -68,16 +68,28 @@ inline float linear_load(__global const uchar* buf, uint fmt, uint i) {
 // per-row scale to the finished dot product), sub-byte codes dequantized with their group's
 // scale and shift (quanto's planar packing: group g's codes sit in packed row g mod R at bit
 // plane g / R), float weights (float32/16/bfloat16) through their strides.
+typedef struct {
+  uint group, byte, shift, mask;  // W[row, col]'s group, packed byte, bit offset and code mask
+} linear_planar_code;
+
+inline linear_planar_code linear_planar_locate(const linear_params* p, uint row, uint col) {
+  const uint bits = p->w_format == LIN_FMT_U4 ? 4u : 2u;
+  const uint group_in_row = col / p->group_size;
+  linear_planar_code c;
+  c.group = row * (p->k / p->group_size) + group_in_row;
+  const uint plane = c.group / p->packed_rows;
+  c.byte = (c.group - plane * p->packed_rows) * p->group_size + (col - group_in_row * p->group_size);
+  c.shift = bits * plane;
+  c.mask = (1u << bits) - 1u;
+  return c;
+}
+
 inline float linear_load_weight(__global const uchar* w, __global const uchar* scale, __global const uchar* shift,
                                 const linear_params* p, uint w_base, uint row, uint col) {
   if (p->w_format == LIN_FMT_U4 || p->w_format == LIN_FMT_U2) {
-    const uint bits = p->w_format == LIN_FMT_U4 ? 4u : 2u;
-    const uint group_in_row = col / p->group_size;
-    const uint g = row * (p->k / p->group_size) + group_in_row;
-    const uint plane = g / p->packed_rows;
-    const uint byte = w[(g - plane * p->packed_rows) * p->group_size + (col - group_in_row * p->group_size)];
-    const uint q = (byte >> (bits * plane)) & ((1u << bits) - 1u);
-    return linear_load(scale, p->scale_format, g) * (float)q - linear_load(shift, p->scale_format, g);
+    const linear_planar_code c = linear_planar_locate(p, row, col);
+    const uint q = ((uint)w[c.byte] >> c.shift) & c.mask;
+    return linear_load(scale, p->scale_format, c.group) * (float)q - linear_load(shift, p->scale_format, c.group);
   }
   if (linear_float_weights(p)) return linear_load(w, p->w_format, w_base + row * p->w_row_stride + col * p->w_col_stride);
   return linear_load(w, p->w_format, row * p->k + col);

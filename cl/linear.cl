@@ -49,13 +49,9 @@ inline float4 linear_load4(__global const uchar* buf, uint fmt, uint i) {
 inline float4 linear_load_weight4(__global const uchar* w, __global const uchar* scale, __global const uchar* shift,
                                   const linear_params* p, uint w_base, uint row, uint col) {
   if (p->w_format == LIN_FMT_U4 || p->w_format == LIN_FMT_U2) {
-    const uint bits = p->w_format == LIN_FMT_U4 ? 4u : 2u;
-    const uint group_in_row = col / p->group_size;
-    const uint g = row * (p->k / p->group_size) + group_in_row;
-    const uint plane = g / p->packed_rows;
-    const uint byte = (g - plane * p->packed_rows) * p->group_size + (col - group_in_row * p->group_size);
-    const uint4 q = (convert_uint4(vload4(byte / 4u, w)) >> (bits * plane)) & ((1u << bits) - 1u);
-    return linear_load(scale, p->scale_format, g) * convert_float4(q) - linear_load(shift, p->scale_format, g);
+    const linear_planar_code c = linear_planar_locate(p, row, col);
+    const uint4 q = (convert_uint4(vload4(c.byte / 4u, w)) >> c.shift) & c.mask;
+    return linear_load(scale, p->scale_format, c.group) * convert_float4(q) - linear_load(shift, p->scale_format, c.group);
   }
   // Float rows are contiguous here (w_col_stride 1) and word-aligned: the index is a multiple of 4.
   if (linear_float_weights(p)) return linear_load4(w, p->w_format, w_base + row * p->w_row_stride + col);

@@ -103,15 +103,28 @@ float linear_load_shift(uint i) { return LINEAR_LOAD_FLOAT(shift_words, p.scale_
 // finished dot product), sub-byte codes dequantized with their group's scale and shift
 // (quanto's planar packing: group g sits in packed row g mod R at bit plane g / R), float
 // weights (float32/16/bfloat16) through their strides.
+// W[row, col]'s group, packed byte index, bit offset and code mask in quanto's planar layout.
+struct PlanarCode {
+  uint group, byte_index, shift, mask;
+};
+
+PlanarCode linear_planar_locate(uint row, uint col) {
+  const uint bits = p.w_format == LIN_FMT_U4 ? 4u : 2u;
+  const uint group_in_row = col / p.group_size;
+  PlanarCode c;
+  c.group = row * (p.k / p.group_size) + group_in_row;
+  const uint plane = c.group / p.packed_rows;
+  c.byte_index = (c.group - plane * p.packed_rows) * p.group_size + (col - group_in_row * p.group_size);
+  c.shift = bits * plane;
+  c.mask = (1u << bits) - 1u;
+  return c;
+}
+
 float linear_load_weight(uint w_base, uint row, uint col) {
   if (p.w_format == LIN_FMT_U4 || p.w_format == LIN_FMT_U2) {
-    const uint bits = p.w_format == LIN_FMT_U4 ? 4u : 2u;
-    const uint group_in_row = col / p.group_size;
-    const uint g = row * (p.k / p.group_size) + group_in_row;
-    const uint plane = g / p.packed_rows;
-    const uint byte_index = (g - plane * p.packed_rows) * p.group_size + (col - group_in_row * p.group_size);
-    const uint q = (WORD_BYTE(w_words, byte_index) >> (bits * plane)) & ((1u << bits) - 1u);
-    return linear_load_scale(g) * float(q) - linear_load_shift(g);
+    const PlanarCode c = linear_planar_locate(row, col);
+    const uint q = (WORD_BYTE(w_words, c.byte_index) >> c.shift) & c.mask;
+    return linear_load_scale(c.group) * float(q) - linear_load_shift(c.group);
   }
   if (linear_float_weights()) return LINEAR_LOAD_FLOAT(w_words, p.w_format, w_base + row * p.w_row_stride + col * p.w_col_stride);
   return linear_decode8(p.w_format, WORD_BYTE(w_words, row * p.k + col));
@@ -164,13 +177,9 @@ vec4 linear_load_x4(uint i) {
 // W[row, col..col+3] (col a multiple of 4), as linear_load_weight.
 vec4 linear_load_weight4(uint w_base, uint row, uint col) {
   if (p.w_format == LIN_FMT_U4 || p.w_format == LIN_FMT_U2) {
-    const uint bits = p.w_format == LIN_FMT_U4 ? 4u : 2u;
-    const uint group_in_row = col / p.group_size;
-    const uint g = row * (p.k / p.group_size) + group_in_row;
-    const uint plane = g / p.packed_rows;
-    const uint byte_index = (g - plane * p.packed_rows) * p.group_size + (col - group_in_row * p.group_size);
-    const uvec4 q = (uvec4(w_words[byte_index / 4u]) >> (uvec4(0u, 8u, 16u, 24u) + bits * plane)) & ((1u << bits) - 1u);
-    return linear_load_scale(g) * vec4(q) - linear_load_shift(g);
+    const PlanarCode c = linear_planar_locate(row, col);
+    const uvec4 q = (uvec4(w_words[c.byte_index / 4u]) >> (uvec4(0u, 8u, 16u, 24u) + c.shift)) & c.mask;
+    return linear_load_scale(c.group) * vec4(q) - linear_load_shift(c.group);
   }
   if (p.w_format == LIN_FMT_F32) {
     const uint i = w_base + row * p.w_row_stride + col;
