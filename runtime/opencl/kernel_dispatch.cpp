@@ -52,10 +52,12 @@ void set_kernel_arguments(const KernelSite& site, cl_kernel kernel, cl_uint argu
   }
 }
 
-void enqueue_kernel(const KernelSite& site, cl_command_queue queue, cl_kernel kernel, const NDRange& range) {
+void enqueue_kernel(const KernelSite& site, cl_command_queue queue, cl_kernel kernel, const NDRange& range,
+                    cl_event* event) {
+  if (event) *event = nullptr;
   if (range.empty()) return;  // zero groups: no work-items, which OpenCL 1.2 would reject as a size
   const cl_int status =
-      clEnqueueNDRangeKernel(queue, kernel, 3, nullptr, range.global.data(), range.local.data(), 0, nullptr, nullptr);
+      clEnqueueNDRangeKernel(queue, kernel, 3, nullptr, range.global.data(), range.local.data(), 0, nullptr, event);
   if (status != CL_SUCCESS) fail(site, status, "enqueueing (" + range.describe() + ")");
 }
 

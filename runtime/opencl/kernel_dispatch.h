@@ -37,6 +37,8 @@ NDRange nd_range_of(const KernelSite& site, const KernelLaunch& launch);
 void set_kernel_arguments(const KernelSite& site, cl_kernel kernel, cl_uint argument_count,
                           const std::vector<cl_mem>& buffers, std::span<const std::byte> params);
 
-void enqueue_kernel(const KernelSite& site, cl_command_queue queue, cl_kernel kernel, const NDRange& range);
+// `event`, when given, receives the launch's event (left null for an empty range).
+void enqueue_kernel(const KernelSite& site, cl_command_queue queue, cl_kernel kernel, const NDRange& range,
+                    cl_event* event = nullptr);
 
 }  // namespace pq::rt::opencl

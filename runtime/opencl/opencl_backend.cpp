@@ -105,7 +105,7 @@ void OpenCLBackend::launch(const KernelLaunch& launch) {
   const auto start = std::chrono::steady_clock::now();
   enqueue_kernel(site, device_->queue.get(), kernel.kernel.get(), range);
   synchronize();
-  record_launch_time(launch.kernel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  record_launch_time(device_->info.id(), launch.kernel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 void OpenCLBackend::record_launch(const KernelLaunch& launch, std::vector<cl_mem> buffers) {

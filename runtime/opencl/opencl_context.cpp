@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "runtime/launch_profile.h"
 #include "runtime/opencl/cl_error.h"
 #include "runtime/opencl/device_probe.h"
 
@@ -29,8 +30,10 @@ std::shared_ptr<OpenCLContext> OpenCLContext::open(int index) {
   cl_int status = CL_SUCCESS;
   opened->context = ContextHandle(clCreateContext(properties, 1, &ref.device, nullptr, nullptr, &status));
   if (status != CL_SUCCESS) throw_cl_error(status, opened->device_name(), "creating a context");
-  // No properties: an in-order queue, so every command sees the results of those before it.
-  opened->queue = QueueHandle(clCreateCommandQueue(opened->context.get(), ref.device, 0, &status));
+  // An in-order queue, so every command sees the results of those before it; with event
+  // profiling only under PORTAQUANT_PROFILE (recorded plans time their launches).
+  const cl_command_queue_properties queue_properties = launch_profiling() ? CL_QUEUE_PROFILING_ENABLE : 0;
+  opened->queue = QueueHandle(clCreateCommandQueue(opened->context.get(), ref.device, queue_properties, &status));
   if (status != CL_SUCCESS) throw_cl_error(status, opened->device_name(), "creating a command queue");
   return opened;
 }

@@ -1,6 +1,7 @@
 // A recorded plan on OpenCL: the launches captured while Backend::record's body ran, each with
 // a kernel object of its own whose arguments were set once, plus calls into libraries (CLBlast)
-// that are simply made again. Replay only enqueues.
+// that are simply made again. Replay only enqueues (under PORTAQUANT_PROFILE it also times each
+// launch on the device and waits for the end).
 #pragma once
 
 #include <CL/cl.h>
@@ -37,6 +38,8 @@ class OpenCLRecordedPlan final : public RecordedPlan {
   size_t launch_count() const override { return steps_.size(); }
 
  private:
+  void timed_replay();  // PORTAQUANT_PROFILE
+
   std::shared_ptr<const OpenCLContext> device_;  // keeps the queue alive as long as the plan
   std::vector<RecordedStep> steps_;
 };

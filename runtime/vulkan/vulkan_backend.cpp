@@ -194,7 +194,7 @@ void VulkanBackend::launch(const KernelLaunch& launch) {
   try {
     if (recording_) {
       encode(launch, recording_->target());
-      recording_->count_launch();
+      recording_->count_launch(launch.kernel);
       return;
     }
     if (launch_profiling()) drain();
@@ -203,7 +203,7 @@ void VulkanBackend::launch(const KernelLaunch& launch) {
     encode(launch, {batch.recorder, batch.descriptors, batch.buffers_in_use});
     if (launch_profiling()) {
       drain();
-      record_launch_time(launch.kernel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      record_launch_time(device_->info().id(), launch.kernel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     if (eager_ && eager_->recorder.dispatches() >= kDispatchesPerSubmit) flush();
   } catch (...) {

@@ -1,7 +1,9 @@
 #include "runtime/vulkan/vulkan_plan.h"
 
+#include <chrono>
 #include <cstdio>
 
+#include "runtime/launch_profile.h"
 #include "runtime/vulkan/vulkan_error.h"
 
 namespace pq::rt::vulkan {
@@ -20,6 +22,10 @@ VulkanRecordedPlan::VulkanRecordedPlan(std::shared_ptr<VulkanBackend> backend)
     info.commandBufferCount = 1;
     check(vkAllocateCommandBuffers(device_, &info, &command_buffer_), "vkAllocateCommandBuffers");
     recorder_.begin(command_buffer_, 0);  // replayed many times: no ONE_TIME_SUBMIT
+    if (launch_profiling()) {
+      timer_ = std::make_unique<PlanTimer>(backend_->device());
+      timer_->record_start(command_buffer_);
+    }
   } catch (...) {
     vkDestroyCommandPool(device_, command_pool_, nullptr);
     throw;
@@ -39,6 +45,21 @@ VulkanRecordedPlan::~VulkanRecordedPlan() {
 
 void VulkanRecordedPlan::finish_recording() { recorder_.end(); }
 
-void VulkanRecordedPlan::replay() { last_submission_ = backend_->submit_plan(command_buffer_, last_submission_); }
+void VulkanRecordedPlan::count_launch(const std::string& kernel) {
+  ++launches_;
+  if (timer_) timer_->record_after_launch(command_buffer_, kernel);
+}
+
+void VulkanRecordedPlan::replay() {
+  if (!timer_) {
+    last_submission_ = backend_->submit_plan(command_buffer_, last_submission_);
+    return;
+  }
+  backend_->wait_for(last_submission_);  // the wall time is this replay's alone
+  const auto start = std::chrono::steady_clock::now();
+  last_submission_ = backend_->submit_plan(command_buffer_, last_submission_);
+  backend_->wait_for(last_submission_);
+  timer_->report(launches_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
 
 }  // namespace pq::rt::vulkan

@@ -1,5 +1,6 @@
 // A recorded plan: launches captured once into a command buffer that is submitted again on
 // every replay (no ONE_TIME_SUBMIT), with descriptor sets and buffers it keeps alive itself.
+// Under PORTAQUANT_PROFILE each replay is waited for and its launches are timed on the device.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -9,6 +10,7 @@
 
 #include "runtime/backend.h"
 #include "runtime/vulkan/vulkan_backend_impl.h"
+#include "runtime/vulkan/vulkan_plan_timer.h"
 
 namespace pq::rt::vulkan {
 
@@ -24,7 +26,7 @@ class VulkanRecordedPlan final : public RecordedPlan {
 
   // While recording: where VulkanBackend::launch() puts launches.
   LaunchTarget target() { return {recorder_, descriptors_, buffers_in_use_}; }
-  void count_launch() { ++launches_; }
+  void count_launch(const std::string& kernel);
   void finish_recording();
 
  private:
@@ -35,6 +37,7 @@ class VulkanRecordedPlan final : public RecordedPlan {
   CommandRecorder recorder_;
   DescriptorArena descriptors_;
   std::vector<std::shared_ptr<VulkanBuffer>> buffers_in_use_;
+  std::unique_ptr<PlanTimer> timer_;  // PORTAQUANT_PROFILE only
   size_t launches_ = 0;
   uint64_t last_submission_ = 0;
 };
