@@ -5,7 +5,7 @@
 // of W, every weight is read exactly once per tile of x and nothing needs a reduction across
 // work-items. The ROWS · NX float16 accumulators stay in vector registers. The host picks the
 // tile from n (runtime/ops/linear_kernels.cpp, rows_per_item = ROWS, x_rows_per_item = NX): n = 1 → 8 × 1,
-// 2 → 4 × 2, 3..4 → 2 × 4, 5..8 → 1 × 8, n > 8 (GEMM) → 4 × 4.
+// 2 → 4 × 2, 3..4 → 2 × 4, 5..8 → 1 × 8, n > 8 (GEMM) → 4 × 4 (linear_i8: 6 × 4).
 // Parameters are linear_params (cl/common_linear.cl).
 
 #define LIN_BLOCK 32     // blocked sub-byte layout: codes per block row (runtime/ops/linear_layout.h)
@@ -129,31 +129,36 @@ __kernel void linear_q4(__global const uchar* x, __global const uchar* w, __glob
 }
 
 // ---- 16-element rows: int8 codes (per-row scale applied by linear_store) and float weights ----
-// W [m, k] row-major with k % 16 == 0; one vload16 per row and 16 columns.
-#define LIN_ROWS16_TILE(ROWS, NX, LOAD_W)                                                                          \
+// W [m, k] row-major with k % 16 == 0; one vload16 per row and 16 columns. LOAD_X / LOAD_W load
+// 16 elements of x / W as IN, MAC(acc, w, x) accumulates them into ACC vectors and
+// STORE(acc, ROWS, NX) writes the tile.
+#define LIN_ROWS16_TILE(ROWS, NX, ACC, IN, LOAD_X, LOAD_W, MAC, STORE)                                             \
   {                                                                                                                \
     const lin_tile t = lin_tile_of(&p, ROWS, NX);                                                                  \
     if (t.row0 < p.m && t.nx > 0) {                                                                                \
-      float16 acc[ROWS][NX];                                                                                       \
-      LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                \
+      ACC acc[ROWS][NX];                                                                                           \
+      LIN_ZERO_TILE(acc, ROWS, NX, (ACC)(0))                                                                       \
       uint w_row[ROWS];                                                                                            \
       for (uint r = 0; r < ROWS; ++r) w_row[r] = min(t.row0 + r, p.m - 1) * p.k;                                   \
       for (uint c = 0; c < p.k; c += 16u) {                                                                        \
-        float16 xv[NX];                                                                                            \
-        for (uint j = 0; j < NX; ++j) xv[j] = lin_float16(x, p.x_format, (t.j0 + min(j, t.nx - 1)) * p.k + c);     \
+        IN xv[NX];                                                                                                 \
+        for (uint j = 0; j < NX; ++j) xv[j] = LOAD_X((t.j0 + min(j, t.nx - 1)) * p.k + c);                         \
         for (uint r = 0; r < ROWS; ++r) {                                                                          \
-          const float16 wv = LOAD_W(w_row[r] + c);                                                                 \
-          for (uint j = 0; j < NX; ++j) acc[r][j] = fma(wv, xv[j], acc[r][j]);                                     \
+          const IN wv = LOAD_W(w_row[r] + c);                                                                      \
+          for (uint j = 0; j < NX; ++j) acc[r][j] = MAC(acc[r][j], wv, xv[j]);                                     \
         }                                                                                                          \
       }                                                                                                            \
-      LIN_STORE_TILE(acc, ROWS, NX)                                                                                \
+      STORE(acc, ROWS, NX)                                                                                         \
     }                                                                                                              \
   }
 
+#define LIN_FMA(acc, w, x) fma(w, x, acc)
+#define LIN_LOAD_X(i) lin_float16(x, p.x_format, (i))
 #define LIN_LOAD_I8(i) convert_float16(vload16((i) / 16u, (__global const char*)w))
 #define LIN_LOAD_FLOAT(i) lin_float16(w, p.w_format, (i))
-#define LIN_Q8_TILE(ROWS, NX) LIN_ROWS16_TILE(ROWS, NX, LIN_LOAD_I8)
-#define LIN_F_TILE(ROWS, NX) LIN_ROWS16_TILE(ROWS, NX, LIN_LOAD_FLOAT)
+#define LIN_Q8_TILE(ROWS, NX) LIN_ROWS16_TILE(ROWS, NX, float16, float16, LIN_LOAD_X, LIN_LOAD_I8, LIN_FMA, LIN_STORE_TILE)
+#define LIN_F_TILE(ROWS, NX) \
+  LIN_ROWS16_TILE(ROWS, NX, float16, float16, LIN_LOAD_X, LIN_LOAD_FLOAT, LIN_FMA, LIN_STORE_TILE)
 
 __kernel void linear_q8(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
                         __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
@@ -166,12 +171,24 @@ __kernel void linear_f(__global const uchar* x, __global const uchar* w, __globa
 }
 
 // ---- int8 codes × int8 activations, int32 accumulation ---------------------------------------
-// Products of two int8 codes, |q·q| ≤ 2^14, and sums of up to 2^10 of them are exact in float32:
-// each lane accumulates in float for 64 steps of 16 columns (64 products per lane), then moves
-// the exact sum into an int32 accumulator.
+// GEMV tiles: products of two int8 codes, |q·q| ≤ 2^14, and sums of up to 2^10 of them are exact
+// in float32: each lane accumulates in float for 64 steps of 16 columns (64 products per lane),
+// then moves the exact sum into an int32 accumulator (on pocl faster than int32 multiplies
+// where each load of W serves one row of x).
 #define LIN_I8_FLUSH 64u
 
-#define LIN_I8_TILE(ROWS, NX)                                                                                      \
+// Stores the tile's int32 sums (input scale, row scale, bias, rounding: linear_store_int).
+#define LIN_STORE_INT_TILE(iacc, ROWS, NX)                                                                          \
+  for (uint r = 0; r < ROWS; ++r) {                                                                                 \
+    for (uint j = 0; j < NX; ++j) {                                                                                 \
+      const uint row = t.row0 + r;                                                                                  \
+      if (j < t.nx && row < p.m) {                                                                                  \
+        linear_store_int(y, (t.j0 + j) * p.y_row_stride + row, lin_isum16(iacc[r][j]), scale, bias, &p, row);      \
+      }                                                                                                             \
+    }                                                                                                               \
+  }
+
+#define LIN_I8_GEMV_TILE(ROWS, NX)                                                                                 \
   {                                                                                                                \
     const lin_tile t = lin_tile_of(&p, ROWS, NX);                                                                  \
     if (t.row0 < p.m && t.nx > 0) {                                                                                \
@@ -199,16 +216,26 @@ __kernel void linear_f(__global const uchar* x, __global const uchar* w, __globa
           }                                                                                                        \
         }                                                                                                          \
       }                                                                                                            \
-      for (uint r = 0; r < ROWS; ++r) {                                                                            \
-        for (uint j = 0; j < NX; ++j) {                                                                            \
-          const uint row = t.row0 + r;                                                                             \
-          if (j < t.nx && row < p.m) linear_store_int(y, (t.j0 + j) * p.y_row_stride + row, lin_isum16(iacc[r][j]), scale, bias, &p, row); \
-        }                                                                                                          \
-      }                                                                                                            \
+      LIN_STORE_INT_TILE(iacc, ROWS, NX)                                                                           \
     }                                                                                                              \
   }
 
+// The GEMM tile (6 × 4, runtime/ops/linear_kernels.cpp): codes widened to int16 lanes and
+// multiplied there — exact, |q·q| ≤ 2^14 — each product widened once into int32 accumulators.
+// Nothing is converted to float, 16-lane 16-bit multiplies are the cheapest the CPU has (pocl:
+// 1.6× the float path and 1.3× int32 multiplies on n=512), and the registers left hold 24
+// accumulators, so each load serves 4 or 6 products.
+#define LIN_IMAC(acc, w, x) ((acc) + convert_int16((w) * (x)))
+#define LIN_LOAD_X_I8(i) convert_short16(vload16((i) / 16u, (__global const char*)x))
+#define LIN_LOAD_W_I8(i) convert_short16(vload16((i) / 16u, (__global const char*)w))
+#define LIN_I8_GEMM_TILE(ROWS, NX) \
+  LIN_ROWS16_TILE(ROWS, NX, int16, short16, LIN_LOAD_X_I8, LIN_LOAD_W_I8, LIN_IMAC, LIN_STORE_INT_TILE)
+
 __kernel void linear_i8(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
                         __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
-  LIN_DISPATCH_TILES(LIN_I8_TILE)
+  if (p.rows_per_item == 6u) {
+    LIN_I8_GEMM_TILE(6u, 4u)
+  } else {
+    LIN_DISPATCH_TILES(LIN_I8_GEMV_TILE)
+  }
 }

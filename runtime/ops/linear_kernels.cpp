@@ -6,7 +6,8 @@
 //
 // A work-item owns a tile of rows_per_item rows of W × x_rows_per_item rows of x (grid
 // dimension z walks the tiles of x, so n ≤ 8 is one tile: the GEMV), chosen from n so that
-// its accumulators stay in registers: 8 × 1, 4 × 2, 2 × 4, 1 × 8, and 4 × 4 for GEMM.
+// its accumulators stay in registers: 8 × 1, 4 × 2, 2 × 4, 1 × 8, and 4 × 4 for GEMM (6 × 4 for
+// OpenCL's int8 × int8 GEMM).
 // Vulkan GPUs also split k across k_split invocations that meet once in shared memory.
 #include <algorithm>
 #include <cstdlib>
@@ -28,8 +29,11 @@ struct Tile {
   uint32_t rows, x_rows;
 };
 
-Tile tile_for(uint32_t n) {
-  if (n > kGemvMaxRows) return {4, 4};
+// OpenCL's int8 × int8 GEMM holds int32 accumulators and converts nothing to float: 6 × 4 of
+// them (24 vector registers of 16 lanes, with 4 rows of x and one of W: 29 of AVX-512's 32) reuse
+// each load more than 4 × 4 does. The blocked int4 layout and the Vulkan shaders need ROWS | 8.
+Tile tile_for(uint32_t n, WeightKind kind, Api api) {
+  if (n > kGemvMaxRows) return kind == WeightKind::I8xI8 && api == Api::OpenCL ? Tile{6, 4} : Tile{4, 4};
   if (n == 1) return {8, 1};
   if (n == 2) return {4, 2};
   return n <= 4 ? Tile{2, 4} : Tile{1, 8};
@@ -84,7 +88,7 @@ std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearP
   launch.kernel = kernel;
   // Vulkan with k split (GPUs): one row of W per invocation; int32 sums meet in registers only.
   const uint32_t k_split = device.api == Api::OpenCL || kind == WeightKind::I8xI8 ? 1 : k_split_for(device);
-  const Tile tile = k_split == 1 ? tile_for(p.n) : Tile{1, std::min(p.n, kGemvMaxRows)};
+  const Tile tile = k_split == 1 ? tile_for(p.n, kind, device.api) : Tile{1, std::min(p.n, kGemvMaxRows)};
   const bool cpu = device.api == Api::OpenCL || cpu_device(device);
   p.rows_per_item = tile.rows;
   p.x_rows_per_item = tile.x_rows;
