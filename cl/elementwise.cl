@@ -6,16 +6,23 @@
 typedef struct {
   uint n;      // elements of the output
   uint m;      // elements of b (b repeats every m elements: same shape, or a trailing-dims broadcast)
-  uint op;     // 0 add, 1 mul
+  uint op;     // 0 add, 1 mul, 2 silu(a) * b
   uint dtype;  // of a, b and the output (DT_*)
 } binary_params;
+
+inline float silu(float v) { return v / (1.0f + exp(-v)); }
+
+// silu_mul rounds silu(a) into the dtype before the product, as the silu and mul ops do.
+inline float binary_apply(uint op, uint dtype, float x, float y) {
+  if (op == 0) return x + y;
+  if (op == 1) return x * y;
+  return as_float(round_bits_to_dtype(as_uint(silu(x)), dtype)) * y;
+}
 
 __kernel void binary(__global const uchar* a, __global const uchar* b, __global uchar* out, const binary_params p) {
   const uint w = flat_id();
   for (uint i = word_first_element(w, p.dtype); i < word_end_element(w, p.dtype, p.n); ++i) {
-    const float x = load_float(a, i, p.dtype);
-    const float y = load_float(b, i % p.m, p.dtype);
-    store_float(out, i, p.dtype, p.op == 0 ? x + y : x * y);
+    store_float(out, i, p.dtype, binary_apply(p.op, p.dtype, load_float(a, i, p.dtype), load_float(b, i % p.m, p.dtype)));
   }
 }
 
@@ -31,7 +38,7 @@ inline float unary_apply(uint op, float v) {
     const uint bits = as_uint(v);
     return bits > 0x80000000u && bits <= 0xFF800000u ? 0.0f : v;
   }
-  if (op == 1) return v / (1.0f + exp(-v));
+  if (op == 1) return silu(v);
   if (op == 2) return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f));
   // gelu (tanh) with 0.5 (1 + tanh(u)) written as 1 / (1 + exp(-2u)): pocl's tanh stops short
   // of -1 for large negative u, which left -inf at x = -inf where torch has NaN.

@@ -8,17 +8,22 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
+float silu(float v) { return v / (1.0 + exp(-v)); }
+
 #ifdef BINARY
 layout(std430, binding = 0) readonly buffer A { uint a_words[]; };
 layout(std430, binding = 1) readonly buffer B { uint b_words[]; };
 layout(std430, binding = 2) buffer Out { uint out_words[]; };
-layout(push_constant) uniform Params { uint n; uint m; uint op; uint dtype; } p;
+layout(push_constant) uniform Params { uint n; uint m; uint op; uint dtype; } p;  // op: 0 add, 1 mul, 2 silu(a) * b
 
-uint element_code(uint i) {
-  const float x = LOAD_FLOAT(a_words, i, p.dtype);
-  const float y = LOAD_FLOAT(b_words, i % p.m, p.dtype);
-  return float_code(p.op == 0u ? x + y : x * y, p.dtype);
+// silu_mul rounds silu(a) into the dtype before the product, as the silu and mul ops do.
+float binary_apply(float x, float y) {
+  if (p.op == 0u) return x + y;
+  if (p.op == 1u) return x * y;
+  return uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(silu(x)), p.dtype)) * y;
 }
+
+uint element_code(uint i) { return float_code(binary_apply(LOAD_FLOAT(a_words, i, p.dtype), LOAD_FLOAT(b_words, i % p.m, p.dtype)), p.dtype); }
 
 void main() { STORE_OUTPUT_WORD(out_words, flat_id(), p.n, p.dtype, element_code); }
 #endif
@@ -34,7 +39,7 @@ float unary_apply(float v) {
     const uint bits = floatBitsToUint(v);
     return bits > 0x80000000u && bits <= 0xFF800000u ? 0.0 : v;
   }
-  if (p.op == 1u) return v / (1.0 + exp(-v));
+  if (p.op == 1u) return silu(v);
   if (p.op == 2u) return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
   // gelu (tanh) with 0.5 (1 + tanh(u)) written as 1 / (1 + exp(-2u)), as in cl/elementwise.cl
   // (a tanh computed as a ratio of exponentials would overflow to NaN).

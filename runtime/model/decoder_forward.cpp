@@ -60,11 +60,11 @@ Value attention(Block& b, const models::DecoderLayerModules& l, const std::strin
   return o;
 }
 
-// LlamaMLP: down_proj(silu(gate_proj(x)) * up_proj(x)).
+// LlamaMLP: down_proj(silu(gate_proj(x)) * up_proj(x)), the silu and the product in one launch.
 Value mlp(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x) {
-  const Value gate = b.ex.run1("silu", {linear(b, *l.gate_proj, prefix + "gate_proj", x)});
+  const Value gate = linear(b, *l.gate_proj, prefix + "gate_proj", x);
   const Value up = linear(b, *l.up_proj, prefix + "up_proj", x);
-  const Value y = linear(b, *l.down_proj, prefix + "down_proj", b.ex.run1("mul", {gate, up}));
+  const Value y = linear(b, *l.down_proj, prefix + "down_proj", b.ex.run1("silu_mul", {gate, up}));
   end_of_parent(*l.mlp, b.cal);
   return y;
 }

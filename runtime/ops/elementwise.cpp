@@ -1,17 +1,18 @@
-// add, mul (with trailing-dims broadcast of b, as a bias), relu, silu, gelu (erf and tanh),
-// cast between float32/float16/bfloat16, copy. Float ops load their inputs in their dtype,
+// add, mul (with trailing-dims broadcast of b, as a bias), silu_mul (LlamaMLP's act_fn(gate) * up
+// in one pass), relu, silu, gelu (erf and tanh), cast between float32/float16/bfloat16, copy. Float ops load their inputs in their dtype,
 // compute in float32 and round the result into the output dtype once (torch's CPU semantics).
 #include <cmath>
 #include <limits>
 #include <random>
 
+#include "host/float_format.h"
 #include "runtime/ops/op_families.h"
 #include "runtime/ops/op_helpers.h"
 
 namespace pq::rt {
 namespace {
 
-enum class BinaryOp : uint32_t { Add = 0, Mul = 1 };
+enum class BinaryOp : uint32_t { Add = 0, Mul = 1, SiluMul = 2 };
 enum class UnaryOp : uint32_t { Relu = 0, Silu = 1, GeluErf = 2, GeluTanh = 3, Identity = 4 };
 
 // Field order is binary_params / unary_params (cl/elementwise.cl) and the push-constant blocks.
@@ -40,6 +41,16 @@ float apply(UnaryOp op, float v) {
   return v;
 }
 
+// silu(a) * b as the two ops compute it: silu rounded into the dtype, then the product.
+float binary_apply(BinaryOp op, DType dtype, float a, float b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::SiluMul: return round_to_dtype(dtype, apply(UnaryOp::Silu, a)) * b;
+  }
+  return a;
+}
+
 bool is_trailing_shape(const Shape& b, const Shape& a) {
   return b.size() <= a.size() && std::equal(b.rbegin(), b.rend(), a.rbegin());
 }
@@ -60,8 +71,9 @@ KernelLaunch word_grid(std::string kernel, int64_t n, DType out) {
 OpDef binary_op(const std::string& name, BinaryOp op) {
   OpDef def;
   def.name = name;
-  def.summary = name + "(a, b): float32/float16/bfloat16 (one dtype for both and the output), b of a's shape or of "
-                "its trailing dims (broadcast)";
+  def.summary = name + (op == BinaryOp::SiluMul ? "(a, b) = silu(a) * b" : "(a, b)") +
+                ": float32/float16/bfloat16 (one dtype for both and the output), b of a's shape or of its trailing "
+                "dims (broadcast)";
   def.infer = [name](const std::vector<TensorSpec>& in, const OpParams&) {
     if (in.size() != 2) op_error(name, "expects 2 inputs, got " + describe(in));
     expect_float_dtype(name, "a", in[0]);
@@ -76,7 +88,7 @@ OpDef binary_op(const std::string& name, BinaryOp op) {
     const auto a = in[0].to_float_vector();
     const auto b = in[1].to_float_vector();
     std::vector<float> out(a.size());
-    for (size_t i = 0; i < a.size(); ++i) out[i] = op == BinaryOp::Add ? a[i] + b[i % b.size()] : a[i] * b[i % b.size()];
+    for (size_t i = 0; i < a.size(); ++i) out[i] = binary_apply(op, in[0].dtype(), a[i], b[i % b.size()]);
     return std::vector<Tensor>{Tensor::from_floats(in[0].dtype(), in[0].shape(), out)};
   };
   def.encode = [op](EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, const OpParams&) {
@@ -280,6 +292,7 @@ OpDef copy_op() {
 void add_elementwise_ops(std::vector<OpDef>& ops) {
   ops.push_back(binary_op("add", BinaryOp::Add));
   ops.push_back(binary_op("mul", BinaryOp::Mul));
+  ops.push_back(binary_op("silu_mul", BinaryOp::SiluMul));
   ops.push_back(unary_op("relu", UnaryOp::Relu));
   ops.push_back(unary_op("silu", UnaryOp::Silu));
   ops.push_back(unary_op("gelu_erf", UnaryOp::GeluErf));

@@ -83,6 +83,8 @@ for name, dt in DTYPES.items():
     b = vec([NAN] * 4 + [INF] * 4 + [-INF] * 4 + [-0.0] * 4, dt)
     add("add", {}, [a, b], a + b, name)
     add("mul", {}, [a, b], a * b, name)
+    up = vec(([2.0, -0.5, INF, -INF, NAN, -0.0, 1.0, 3.25] * 4)[:len(ELEMENTWISE_X)], dt)
+    add("silu_mul", {}, [x, up], F.silu(x) * up, name + " (LlamaMLP's act_fn(gate_proj) * up_proj)")
 
     rows = vec([[1.0, INF, 2.0], [1.0, -INF, 2.0], [-INF, -INF, -INF], [NAN, 1.0, 2.0], [-0.0, 0.0, 1.5],
                 [-0.0, -0.0, -0.0], [INF, INF, 1.0]], dt)
