@@ -56,6 +56,33 @@ __kernel void norm_rows(__global const uchar* x, __global const uchar* weight, _
   }
 }
 
+// add_rmsnorm: h = x + r rounded into the dtype, stored, and rmsnorm of it (mode and bias of
+// the parameters unused). Each work-item forms its own elements of h again in the second pass
+// (the same rounding), so no work-item reads what another wrote.
+inline float rounded_sum(__global const uchar* x, __global const uchar* r, uint i, uint dtype) {
+  return as_float(round_bits_to_dtype(as_uint(load_float(x, i, dtype) + load_float(r, i, dtype)), dtype));
+}
+
+__kernel void add_rmsnorm_rows(__global const uchar* x, __global const uchar* r, __global const uchar* weight,
+                               __global uchar* h, __global uchar* out, const norm_params p) {
+  __local float scratch[ROW_LOCAL_MAX];
+  const uint row = flat_group_id();
+  if (row >= p.rows) return;
+  const uint lid = get_local_id(0), step = get_local_size(0), base = row * p.dim;
+  float ss = 0.0f;
+  for (uint i = lid; i < p.dim; i += step) {
+    const float v = rounded_sum(x, r, base + i, p.dtype);
+    ss += v * v;
+  }
+  const float inv = rsqrt(workgroup_reduce(scratch, ss, 0) / (float)p.dim + p.eps);
+  for (uint i = lid; i < p.dim; i += step) {
+    const float v = rounded_sum(x, r, base + i, p.dtype);
+    store_float(h, base + i, p.dtype, v);
+    const float normed = as_float(round_bits_to_dtype(as_uint(v * inv), p.dtype));
+    store_float(out, base + i, p.dtype, normed * load_float(weight, i, p.weight_dtype));
+  }
+}
+
 typedef struct {
   uint rows, dim;
   uint dtype;  // of x and the output

@@ -4,6 +4,7 @@
 // (REDUCE_LOCAL_MAX). Neighbouring 16-bit outputs belong to different invocations (and a row's
 // first word may hold the previous row's last element), so they are stored with STORE_FLOAT.
 //! variant norm_rows -DNORM_ROWS
+//! variant add_rmsnorm_rows -DADD_RMSNORM_ROWS
 //! variant softmax_rows -DSOFTMAX_ROWS
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -52,6 +53,42 @@ void main() {
     for (uint i = lid; i < p.dim; i += step) {
       STORE_FLOAT(result, base + i, p.dtype, (LOAD_FLOAT(x, base + i, p.dtype) - mean) * inv * LOAD_FLOAT(weight, i, p.weight_dtype));
     }
+  }
+}
+#endif
+
+#ifdef ADD_RMSNORM_ROWS
+layout(std430, binding = 0) readonly buffer X { uint x[]; };
+layout(std430, binding = 1) readonly buffer R { uint r[]; };
+layout(std430, binding = 2) readonly buffer Wt { uint weight[]; };
+layout(std430, binding = 3) buffer H { uint h[]; };
+layout(std430, binding = 4) buffer Out { uint result[]; };
+layout(push_constant) uniform Params {
+  uint rows, dim, mode, has_bias;  // mode and has_bias unused
+  float eps;
+  uint dtype, weight_dtype, bias_dtype;
+} p;
+
+// h = x + r rounded into the dtype; each invocation forms its elements again in the second pass.
+float rounded_sum(uint i) {
+  return uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(LOAD_FLOAT(x, i, p.dtype) + LOAD_FLOAT(r, i, p.dtype)), p.dtype));
+}
+
+void main() {
+  const uint row = flat_group_id();
+  if (row >= p.rows) return;
+  const uint lid = gl_LocalInvocationID.x, step = gl_WorkGroupSize.x, base = row * p.dim;
+  float ss = 0.0;
+  for (uint i = lid; i < p.dim; i += step) {
+    const float v = rounded_sum(base + i);
+    ss += v * v;
+  }
+  const float inv = inversesqrt(workgroup_reduce(ss, false) / float(p.dim) + p.eps);
+  for (uint i = lid; i < p.dim; i += step) {
+    const float v = rounded_sum(base + i);
+    STORE_FLOAT(h, base + i, p.dtype, v);
+    const float normed = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(v * inv), p.dtype));
+    STORE_FLOAT(result, base + i, p.dtype, normed * LOAD_FLOAT(weight, i, p.weight_dtype));
   }
 }
 #endif

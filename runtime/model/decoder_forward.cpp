@@ -20,6 +20,16 @@ Value rms_norm(Block& b, const nn::RMSNorm& norm, const std::string& name, const
   return b.ex.run1("rmsnorm", {x, float_constant(b.ex, name + ".weight", norm.weight, b.dtype)}, {{"eps", norm.eps}});
 }
 
+// The residual stream after a block, h + delta, and the next RMSNorm of it, in one launch.
+struct Residual {
+  Value h, normed;
+};
+Residual add_rms_norm(Block& b, const Value& h, const Value& delta, const nn::RMSNorm& norm, const std::string& name) {
+  const std::vector<Value> out = b.ex.run(
+      "add_rmsnorm", {h, delta, float_constant(b.ex, name + ".weight", norm.weight, b.dtype)}, {{"eps", norm.eps}});
+  return {out.at(0), out.at(1)};
+}
+
 Value linear(Block& b, nn::Linear& l, const std::string& name, const Value& x) {
   return linear_module(b.ex, l, name, {x}, b.cal, b.dtype).value;
 }
@@ -87,14 +97,22 @@ Value decoder_forward(Executor& ex, nn::Model& model, KvCache& cache, const Deco
   const models::DecoderModules d = models::decoder_modules(*model.root);
   Block b{ex, *model.decoder, model.dtype, cal, in.tokens.shape.at(0)};
   const Value table = float_constant(ex, "model.embed_tokens.weight", d.embed_tokens->weight, b.dtype);
+  const auto prefix = [](size_t layer) { return "model.layers." + std::to_string(layer) + "."; };
   Value h = ex.run1("embedding", {table, in.tokens});
+  // Each residual add goes with the RMSNorm that follows it (the next layer's input norm).
+  Value x = d.layers.empty() ? h : rms_norm(b, *d.layers[0].input_norm, prefix(0) + "input_layernorm", h);
   for (size_t i = 0; i < d.layers.size(); ++i) {
     const models::DecoderLayerModules& l = d.layers[i];
-    const std::string prefix = "model.layers." + std::to_string(i) + ".";
-    const Value x = rms_norm(b, *l.input_norm, prefix + "input_layernorm", h);
-    h = ex.run1("add", {h, attention(b, l, prefix + "self_attn.", x, i, cache, in)});
-    const Value y = rms_norm(b, *l.post_attention_norm, prefix + "post_attention_layernorm", h);
-    h = ex.run1("add", {h, mlp(b, l, prefix + "mlp.", y)});
+    const Value a = attention(b, l, prefix(i) + "self_attn.", x, i, cache, in);
+    const Residual mid = add_rms_norm(b, h, a, *l.post_attention_norm, prefix(i) + "post_attention_layernorm");
+    const Value m = mlp(b, l, prefix(i) + "mlp.", mid.normed);
+    if (i + 1 == d.layers.size()) {
+      h = ex.run1("add", {mid.h, m});
+    } else {
+      const Residual next = add_rms_norm(b, mid.h, m, *d.layers[i + 1].input_norm, prefix(i + 1) + "input_layernorm");
+      h = next.h;
+      x = next.normed;
+    }
   }
   // Only the rows whose logits are wanted go through the final norm and lm_head.
   const Value rows = ex.run1("embedding", {h, in.logit_rows});

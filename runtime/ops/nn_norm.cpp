@@ -1,5 +1,6 @@
-// Row-wise ops over the last dim of a float32/float16/bfloat16 tensor: layernorm, rmsnorm and
-// softmax, computed in float32 with the output in x's dtype. One workgroup per row reduces in
+// Row-wise ops over the last dim of a float32/float16/bfloat16 tensor: layernorm, rmsnorm,
+// add_rmsnorm (a decoder's residual add and the next RMSNorm in one launch) and softmax,
+// computed in float32 with the output in x's dtype. One workgroup per row reduces in
 // shared memory (a tree over a power-of-two workgroup, no subgroups). Kernels: cl/norm.cl,
 // shaders/norm.comp.
 //
@@ -168,6 +169,65 @@ OpDef norm_op(const std::string& name, NormMode mode) {
   return def;
 }
 
+// add_rmsnorm(x, r, weight) -> (h, y): h = x + r rounded into the dtype, y = rmsnorm(h, weight),
+// what the add and rmsnorm ops give one after the other.
+OpDef add_rmsnorm_op() {
+  const std::string name = "add_rmsnorm";
+  OpDef def;
+  def.name = name;
+  def.summary = "add_rmsnorm(x[...,D], r[...,D], weight[D]) -> (h = x + r, rmsnorm(h, weight)): float32/float16/bfloat16 "
+                "(x and r one dtype, weight any), the residual add and LlamaRMSNorm in one pass; param eps (1e-6)";
+  def.infer = [name](const std::vector<TensorSpec>& in, const OpParams&) {
+    if (in.size() != 3) op_error(name, "expects x, r, weight, got " + describe(in));
+    const Rows r = rows_of(name, in[0]);
+    if (in[1].dtype != in[0].dtype || in[1].shape != in[0].shape) op_error(name, "r must have x's dtype and shape: " + describe(in));
+    nn::expect_float_shape(name, "weight", in[2], {r.dim});
+    return std::vector<TensorSpec>{in[0], in[0]};
+  };
+  def.reference = [name](const std::vector<Tensor>& in, const OpParams& p) {
+    const Rows r = rows_of(name, {in[0].dtype(), in[0].shape()});
+    const auto x = in[0].to_float_vector(), residual = in[1].to_float_vector(), w = in[2].to_float_vector();
+    std::vector<float> sum(x.size());
+    for (size_t i = 0; i < x.size(); ++i) sum[i] = x[i] + residual[i];
+    const Tensor h = Tensor::from_floats(in[0].dtype(), in[0].shape(), sum);
+    const auto hv = h.to_float_vector();
+    std::vector<float> out(x.size());
+    for (int64_t row = 0; row < r.rows; ++row) {
+      norm_row(NormMode::RmsNorm, in[0].dtype(), hv.data() + row * r.dim, w.data(), nullptr, r.dim,
+               eps_param(name, p, 1e-6), out.data() + row * r.dim);
+    }
+    return std::vector<Tensor>{h, Tensor::from_floats(in[0].dtype(), in[0].shape(), out)};
+  };
+  def.encode = [name](EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
+                      const OpParams& p) {
+    const Rows r = rows_of(name, {in[0].dtype, in[0].shape});
+    KernelLaunch launch = nn::grid_rows("add_rmsnorm_rows", static_cast<uint64_t>(r.rows), kRowLocal);
+    launch.buffers = {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), out[0].buffer.get(), out[1].buffer.get()};
+    launch.set_params(NormParams{nn::u32(r.rows), nn::u32(r.dim), static_cast<uint32_t>(NormMode::RmsNorm), 0u,
+                                 eps_param(name, p, 1e-6), float_dtype_code(in[0].dtype), float_dtype_code(in[2].dtype),
+                                 float_dtype_code(DType::F32)});
+    ctx.launch(launch);
+  };
+  def.cases = [] {
+    // rmsnorm's cases with a residual of x's dtype and shape inserted (the bias dropped); the
+    // special-value rows meet a finite residual and, once, a residual of special values.
+    std::vector<OpCase> cases = norm_cases(1100);
+    uint32_t seed = 1200;
+    for (auto& c : cases) {
+      c.inputs.pop_back();
+      c.inputs.insert(c.inputs.begin() + 1, random_tensor(c.inputs[0].dtype(), c.inputs[0].shape(), seed++, -2.0f, 2.0f));
+    }
+    cases.push_back({"[14,9] special values + special values",
+                     {with_special_rows(random_tensor(DType::F32, {14, 9}, seed, -2.0f, 2.0f)),
+                      with_special_rows(random_tensor(DType::F32, {14, 9}, seed + 1, -2.0f, 2.0f)),
+                      random_tensor(DType::F32, {9}, seed + 2, 0.5f, 1.5f)},
+                     {}});
+    return cases;
+  };
+  def.checks = {OutputCheck{}, OutputCheck{}};
+  return def;
+}
+
 // torch's softmax over a row (max-subtracted; see the top of the file for NaN and infinities).
 void softmax_row(const float* x, int64_t dim, float* out) {
   const double m = *std::max_element(x, x + dim);
@@ -229,6 +289,7 @@ OpDef softmax_op() {
 void add_norm_ops(std::vector<OpDef>& ops) {
   ops.push_back(norm_op("layernorm", NormMode::LayerNorm));
   ops.push_back(norm_op("rmsnorm", NormMode::RmsNorm));
+  ops.push_back(add_rmsnorm_op());
   ops.push_back(softmax_op());
 }
 

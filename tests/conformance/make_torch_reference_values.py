@@ -53,9 +53,11 @@ def params(p):
 entries = []
 
 
-def add(op, p, inputs, expected, note=""):
-    entries.append("  {\"%s\", \"%s\", %s,\n   {%s},\n   %s}," % (
-        op, note, params(p), ",\n    ".join(tensor(t) for t in inputs), tensor(expected)))
+def add(op, p, inputs, expected, note="", output=0):
+    """One entry; `output` names which of the op's outputs `expected` is (ops with several)."""
+    entries.append("  {\"%s\", \"%s\", %s,\n   {%s},\n   %s%s}," % (
+        op, note, params(p), ",\n    ".join(tensor(t) for t in inputs), tensor(expected),
+        ", %d" % output if output else ""))
 
 
 def vec(values, dtype):
@@ -98,6 +100,13 @@ for name, dt in DTYPES.items():
     rms = rms.to(dt)
     with torch.no_grad():
         add("rmsnorm", {"eps": 1e-6}, [rows, w], rms(rows), name + " (transformers' LlamaRMSNorm)")
+        # A decoder's residual add and the next LlamaRMSNorm: h = x + r, then rms(h).
+        residual = vec([[0.5, 1.0, -INF], [2.0, INF, NAN], [1.0, 1.0, 1.0], [-0.0, 0.25, -3.0], [-0.0, -0.0, 0.0],
+                        [-0.0, -0.0, -0.0], [-INF, 1.0, 1.0]], dt)
+        h = rows + residual
+        note = name + " (residual add, then transformers' LlamaRMSNorm)"
+        add("add_rmsnorm", {"eps": 1e-6}, [rows, residual, w], h, note + ": h")
+        add("add_rmsnorm", {"eps": 1e-6}, [rows, residual, w], rms(h), note + ": rmsnorm(h)", output=1)
 
     img = vec([[[[NAN, 1.0, 2.0, -3.0], [4.0, 5.0, INF, 0.5], [-0.0, -0.0, -INF, -INF], [0.0, -0.0, 1.0, -2.0]]]], dt)
     add("max_pool2d", {"kernel_h": 2, "kernel_w": 2}, [img], F.max_pool2d(img, 2), name)
