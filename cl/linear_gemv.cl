@@ -8,6 +8,10 @@
 // 2 → 4 × 2, 3..4 → 2 × 4, 5..8 → 1 × 8, n > 8 (GEMM) → 4 × 4 (linear_i8: 6 × 4).
 // Parameters are linear_params (cl/common_linear.cl).
 
+// The loops over a tile's rows are unrolled, so that acc[r][j] are registers: pocl's LLVM left
+// the 8-row loop rolled, with the accumulators on the stack.
+#define LIN_UNROLL _Pragma("unroll")
+
 #define LIN_BLOCK 32     // blocked sub-byte layout: codes per block row (runtime/ops/linear_layout.h)
 #define LIN_ROW_GROUP 8  // rows per row group
 
@@ -16,6 +20,14 @@ inline float16 lin_float16(__global const uchar* buf, uint fmt, uint i) {
   if (fmt == LIN_FMT_F32) return vload16(i / 16u, (__global const float*)buf);
   if (fmt == LIN_FMT_F16) return vload_half16(i / 16u, (__global const half*)buf);
   return as_float16(convert_uint16(vload16(i / 16u, (__global const ushort*)buf)) << 16);  // bfloat16
+}
+
+// A group's scale or shift (float32, float16 or bfloat16). Not linear_load, whose float8 decoding
+// keeps LLVM from inlining it: pocl spent a fifth of the int4 GEMV in that call.
+inline float lin_group_value(__global const uchar* buf, uint fmt, uint i) {
+  if (fmt == LIN_FMT_F32) return ((__global const float*)buf)[i];
+  if (fmt == LIN_FMT_F16) return vload_half(i, (__global const half*)buf);
+  return as_float((uint)((__global const ushort*)buf)[i] << 16);
 }
 
 inline float lin_sum16(float16 v) {
@@ -57,70 +69,70 @@ inline void lin_store(__global uchar* y, float v, __global const uchar* scale, _
 }
 
 // The tile's float16 accumulators acc[ROWS][NX], zeroed; and their sums stored.
-#define LIN_ZERO_TILE(acc, ROWS, NX, zero)  \
-  for (uint r = 0; r < ROWS; ++r) {          \
-    for (uint j = 0; j < NX; ++j) acc[r][j] = zero; \
+#define LIN_ZERO_TILE(acc, ROWS, NX, zero)                                                                         \
+  LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                     \
+    LIN_UNROLL for (uint j = 0; j < NX; ++j) acc[r][j] = zero;                                                     \
   }
-#define LIN_STORE_TILE(acc, ROWS, NX)                                                              \
-  for (uint r = 0; r < ROWS; ++r) {                                                                \
-    for (uint j = 0; j < NX; ++j) {                                                                \
-      if (j < t.nx) lin_store(y, lin_sum16(acc[r][j]), scale, bias, &p, t.row0 + r, t.j0 + j);     \
-    }                                                                                              \
+#define LIN_STORE_TILE(acc, ROWS, NX)                                                                              \
+  LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                     \
+    LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                     \
+      if (j < t.nx) lin_store(y, lin_sum16(acc[r][j]), scale, bias, &p, t.row0 + r, t.j0 + j);                     \
+    }                                                                                                              \
   }
 
 // Each kernel body below is a macro of ROWS and NX, instantiated for the tiles above, so that
 // the unrolled loops index registers.
-#define LIN_DISPATCH_TILES(body)                          \
-  if (p.rows_per_item == 8u) {                            \
-    body(8u, 1u)                                          \
-  } else if (p.rows_per_item == 4u && p.x_rows_per_item == 4u) { \
-    body(4u, 4u)                                          \
-  } else if (p.rows_per_item == 4u) {                     \
-    body(4u, 2u)                                          \
-  } else if (p.rows_per_item == 2u) {                     \
-    body(2u, 4u)                                          \
-  } else {                                                \
-    body(1u, 8u)                                          \
+#define LIN_DISPATCH_TILES(body)                                                                                   \
+  if (p.rows_per_item == 8u) {                                                                                     \
+    body(8u, 1u)                                                                                                   \
+  } else if (p.rows_per_item == 4u && p.x_rows_per_item == 4u) {                                                   \
+    body(4u, 4u)                                                                                                   \
+  } else if (p.rows_per_item == 4u) {                                                                              \
+    body(4u, 2u)                                                                                                   \
+  } else if (p.rows_per_item == 2u) {                                                                              \
+    body(2u, 4u)                                                                                                   \
+  } else {                                                                                                         \
+    body(1u, 8u)                                                                                                   \
   }
 
 // ---- int4 codes, blocked layout -------------------------------------------------------------
 // A row's block is 16 bytes: low nibbles are codes c..c+15, high nibbles c+16..c+31. The
 // group's scale and shift (blocked order, runtime/ops/linear_layout.h) are loaded once per group; W' = scale·q − shift is formed in
 // registers (so NaN and infinities in x meet the weights torch meets).
-#define LIN_Q4_TILE(ROWS, NX)                                                                                        \
-  {                                                                                                                  \
-    const lin_tile t = lin_tile_of(&p, ROWS, NX);                                                                    \
-    if (t.row0 < p.m && t.nx > 0) {                                                                                  \
-      const uint blocks = p.k / LIN_BLOCK, groups = p.k / p.group_size, per_group = p.group_size / LIN_BLOCK;        \
+#define LIN_Q4_TILE(ROWS, NX)                                                                                      \
+  {                                                                                                                \
+    const lin_tile t = lin_tile_of(&p, ROWS, NX);                                                                  \
+    if (t.row0 < p.m && t.nx > 0) {                                                                                \
+      const uint blocks = p.k / LIN_BLOCK, groups = p.k / p.group_size, per_group = p.group_size / LIN_BLOCK;      \
       /* The row group's blocks are 8 · 16 bytes apart; this tile's rows start at row0 % 8. */                     \
       __global const uchar* w0 = w + (t.row0 / LIN_ROW_GROUP) * blocks * (LIN_ROW_GROUP * 16) + (t.row0 % LIN_ROW_GROUP) * 16; \
-      float16 acc[ROWS][NX];                                                                                         \
-      LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                  \
-      for (uint g = 0; g < groups; ++g) {                                                                            \
-        float s[ROWS], sh[ROWS];                                                                                     \
-        for (uint r = 0; r < ROWS; ++r) { /* blocked order; padding rows hold zeros */                             \
-          const uint q = ((t.row0 / LIN_ROW_GROUP) * groups + g) * LIN_ROW_GROUP + (t.row0 + r) % LIN_ROW_GROUP;     \
-          s[r] = linear_load(scale, p.scale_format, q);                                                              \
-          sh[r] = linear_load(shift, p.scale_format, q);                                                             \
-        }                                                                                                            \
-        for (uint b = g * per_group; b < (g + 1) * per_group; ++b) {                                                 \
-          float16 xl[NX], xh[NX];                                                                                    \
-          for (uint j = 0; j < NX; ++j) {                                                                            \
-            const uint xj = min(j, t.nx - 1);                                                                        \
-            xl[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + b * LIN_BLOCK);                                   \
-            xh[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + b * LIN_BLOCK + 16u);                             \
-          }                                                                                                          \
-          __global const uchar* wb = w0 + b * (LIN_ROW_GROUP * 16);                                                  \
-          for (uint r = 0; r < ROWS; ++r) {                                                                          \
-            const uchar16 q = vload16(0, wb + r * 16u);                                                              \
-            const float16 wl = fma(convert_float16(q & (uchar16)(15)), (float16)(s[r]), (float16)(-sh[r]));          \
-            const float16 wh = fma(convert_float16(q >> (uchar16)(4)), (float16)(s[r]), (float16)(-sh[r]));          \
-            for (uint j = 0; j < NX; ++j) acc[r][j] = fma(wl, xl[j], fma(wh, xh[j], acc[r][j]));                      \
-          }                                                                                                          \
-        }                                                                                                            \
-      }                                                                                                              \
-      LIN_STORE_TILE(acc, ROWS, NX)                                                                                  \
-    }                                                                                                                \
+      float16 acc[ROWS][NX];                                                                                       \
+      LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                \
+      for (uint g = 0; g < groups; ++g) {                                                                          \
+        float s[ROWS], sh[ROWS];                                                                                   \
+        LIN_UNROLL for (uint r = 0; r < ROWS; ++r) { /* blocked order; padding rows hold zeros */                  \
+          const uint q = ((t.row0 / LIN_ROW_GROUP) * groups + g) * LIN_ROW_GROUP + (t.row0 + r) % LIN_ROW_GROUP;   \
+          s[r] = lin_group_value(scale, p.scale_format, q);                                                        \
+          sh[r] = lin_group_value(shift, p.scale_format, q);                                                       \
+        }                                                                                                          \
+        for (uint b = g * per_group; b < (g + 1) * per_group; ++b) {                                               \
+          float16 xl[NX], xh[NX];                                                                                  \
+          LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                               \
+            const uint xj = min(j, t.nx - 1);                                                                      \
+            xl[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + b * LIN_BLOCK);                                 \
+            xh[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + b * LIN_BLOCK + 16u);                           \
+          }                                                                                                        \
+          __global const uchar* wb = w0 + b * (LIN_ROW_GROUP * 16);                                                \
+          LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                             \
+            const uchar16 q = vload16(0, wb + r * 16u);                                                            \
+            const float16 wl = fma(convert_float16(q & (uchar16)(15)), (float16)(s[r]), (float16)(-sh[r]));        \
+            const float16 wh = fma(convert_float16(q >> (uchar16)(4)), (float16)(s[r]), (float16)(-sh[r]));        \
+            LIN_UNROLL for (uint j = 0; j < NX; ++j) acc[r][j] = fma(wl, xl[j], fma(wh, xh[j], acc[r][j]));        \
+          }                                                                                                        \
+        }                                                                                                          \
+      }                                                                                                            \
+      LIN_STORE_TILE(acc, ROWS, NX)                                                                                \
+    }                                                                                                              \
   }
 
 __kernel void linear_q4(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
@@ -139,13 +151,13 @@ __kernel void linear_q4(__global const uchar* x, __global const uchar* w, __glob
       ACC acc[ROWS][NX];                                                                                           \
       LIN_ZERO_TILE(acc, ROWS, NX, (ACC)(0))                                                                       \
       uint w_row[ROWS];                                                                                            \
-      for (uint r = 0; r < ROWS; ++r) w_row[r] = min(t.row0 + r, p.m - 1) * p.k;                                   \
+      LIN_UNROLL for (uint r = 0; r < ROWS; ++r) w_row[r] = min(t.row0 + r, p.m - 1) * p.k;                        \
       for (uint c = 0; c < p.k; c += 16u) {                                                                        \
         IN xv[NX];                                                                                                 \
-        for (uint j = 0; j < NX; ++j) xv[j] = LOAD_X((t.j0 + min(j, t.nx - 1)) * p.k + c);                         \
-        for (uint r = 0; r < ROWS; ++r) {                                                                          \
+        LIN_UNROLL for (uint j = 0; j < NX; ++j) xv[j] = LOAD_X((t.j0 + min(j, t.nx - 1)) * p.k + c);              \
+        LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                               \
           const IN wv = LOAD_W(w_row[r] + c);                                                                      \
-          for (uint j = 0; j < NX; ++j) acc[r][j] = MAC(acc[r][j], wv, xv[j]);                                     \
+          LIN_UNROLL for (uint j = 0; j < NX; ++j) acc[r][j] = MAC(acc[r][j], wv, xv[j]);                          \
         }                                                                                                          \
       }                                                                                                            \
       STORE(acc, ROWS, NX)                                                                                         \
@@ -157,7 +169,7 @@ __kernel void linear_q4(__global const uchar* x, __global const uchar* w, __glob
 #define LIN_LOAD_I8(i) convert_float16(vload16((i) / 16u, (__global const char*)w))
 #define LIN_LOAD_FLOAT(i) lin_float16(w, p.w_format, (i))
 #define LIN_Q8_TILE(ROWS, NX) LIN_ROWS16_TILE(ROWS, NX, float16, float16, LIN_LOAD_X, LIN_LOAD_I8, LIN_FMA, LIN_STORE_TILE)
-#define LIN_F_TILE(ROWS, NX) \
+#define LIN_F_TILE(ROWS, NX)                                                                                       \
   LIN_ROWS16_TILE(ROWS, NX, float16, float16, LIN_LOAD_X, LIN_LOAD_FLOAT, LIN_FMA, LIN_STORE_TILE)
 
 __kernel void linear_q8(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
@@ -178,14 +190,14 @@ __kernel void linear_f(__global const uchar* x, __global const uchar* w, __globa
 #define LIN_I8_FLUSH 64u
 
 // Stores the tile's int32 sums (input scale, row scale, bias, rounding: linear_store_int).
-#define LIN_STORE_INT_TILE(iacc, ROWS, NX)                                                                          \
-  for (uint r = 0; r < ROWS; ++r) {                                                                                 \
-    for (uint j = 0; j < NX; ++j) {                                                                                 \
-      const uint row = t.row0 + r;                                                                                  \
-      if (j < t.nx && row < p.m) {                                                                                  \
+#define LIN_STORE_INT_TILE(iacc, ROWS, NX)                                                                         \
+  LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                     \
+    LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                     \
+      const uint row = t.row0 + r;                                                                                 \
+      if (j < t.nx && row < p.m) {                                                                                 \
         linear_store_int(y, (t.j0 + j) * p.y_row_stride + row, lin_isum16(iacc[r][j]), scale, bias, &p, row);      \
-      }                                                                                                             \
-    }                                                                                                               \
+      }                                                                                                            \
+    }                                                                                                              \
   }
 
 #define LIN_I8_GEMV_TILE(ROWS, NX)                                                                                 \
@@ -197,20 +209,20 @@ __kernel void linear_f(__global const uchar* x, __global const uchar* w, __globa
       LIN_ZERO_TILE(iacc, ROWS, NX, (int16)(0))                                                                    \
       LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                \
       uint w_row[ROWS];                                                                                            \
-      for (uint r = 0; r < ROWS; ++r) w_row[r] = min(t.row0 + r, p.m - 1) * p.k;                                   \
+      LIN_UNROLL for (uint r = 0; r < ROWS; ++r) w_row[r] = min(t.row0 + r, p.m - 1) * p.k;                        \
       for (uint c0 = 0; c0 < p.k; c0 += 16u * LIN_I8_FLUSH) {                                                      \
         for (uint c = c0; c < min(p.k, c0 + 16u * LIN_I8_FLUSH); c += 16u) {                                       \
           float16 xv[NX];                                                                                          \
-          for (uint j = 0; j < NX; ++j) {                                                                          \
+          LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                               \
             xv[j] = convert_float16(vload16(((t.j0 + min(j, t.nx - 1)) * p.k + c) / 16u, (__global const char*)x)); \
           }                                                                                                        \
-          for (uint r = 0; r < ROWS; ++r) {                                                                        \
+          LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                             \
             const float16 wv = convert_float16(vload16((w_row[r] + c) / 16u, (__global const char*)w));            \
-            for (uint j = 0; j < NX; ++j) acc[r][j] = fma(wv, xv[j], acc[r][j]);                                   \
+            LIN_UNROLL for (uint j = 0; j < NX; ++j) acc[r][j] = fma(wv, xv[j], acc[r][j]);                        \
           }                                                                                                        \
         }                                                                                                          \
-        for (uint r = 0; r < ROWS; ++r) {                                                                          \
-          for (uint j = 0; j < NX; ++j) {                                                                          \
+        LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                               \
+          LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                               \
             iacc[r][j] += convert_int16(acc[r][j]);                                                                \
             acc[r][j] = (float16)(0.0f);                                                                           \
           }                                                                                                        \
@@ -228,7 +240,7 @@ __kernel void linear_f(__global const uchar* x, __global const uchar* w, __globa
 #define LIN_IMAC(acc, w, x) ((acc) + convert_int16((w) * (x)))
 #define LIN_LOAD_X_I8(i) convert_short16(vload16((i) / 16u, (__global const char*)x))
 #define LIN_LOAD_W_I8(i) convert_short16(vload16((i) / 16u, (__global const char*)w))
-#define LIN_I8_GEMM_TILE(ROWS, NX) \
+#define LIN_I8_GEMM_TILE(ROWS, NX)                                                                                 \
   LIN_ROWS16_TILE(ROWS, NX, int16, short16, LIN_LOAD_X_I8, LIN_LOAD_W_I8, LIN_IMAC, LIN_STORE_INT_TILE)
 
 __kernel void linear_i8(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
