@@ -166,15 +166,40 @@ __kernel void linear_q4(__global const uchar* x, __global const uchar* w, __glob
 
 #define LIN_FMA(acc, w, x) fma(w, x, acc)
 #define LIN_LOAD_X(i) lin_float16(x, p.x_format, (i))
+// 16 float8 codes → floats, lane by lane what linear_decode_f8 (cl/common_linear.cl) gives.
+inline float16 lin_decode_f8(uchar16 codes, uint fmt) {
+  const uint mbits = fmt == LIN_FMT_E5M2 ? 2u : 3u;
+  const uint bias = fmt == LIN_FMT_E5M2 ? 15u : (fmt == LIN_FMT_E4M3FNUZ ? 8u : 7u);
+  const uint16 b = convert_uint16(codes), magnitude = b & 0x7Fu, e = magnitude >> mbits, mt = b & ((1u << mbits) - 1u);
+  const float16 subnormal = convert_float16(mt) * as_float((128u - bias - mbits) << 23);
+  const float16 normal = as_float16(((e + (127u - bias)) << 23) | (mt << (23u - mbits)));
+  float16 v = as_float16(as_uint16(select(normal, subnormal, e == 0u)) | ((b & 0x80u) << 24));
+  if (fmt == LIN_FMT_E5M2) {
+    v = select(v, select(as_float16(((b & 0x80u) << 24) | 0x7F800000u), (float16)(NAN), mt != 0u), e == 31u);
+  } else {
+    v = select(v, (float16)(NAN), fmt == LIN_FMT_E4M3FNUZ ? b == 0x80u : magnitude == 0x7Fu);
+  }
+  return v;
+}
+
 #define LIN_LOAD_I8(i) convert_float16(vload16((i) / 16u, (__global const char*)w))
+#define LIN_LOAD_F8(i) lin_decode_f8(vload16((i) / 16u, w), p.w_format)
 #define LIN_LOAD_FLOAT(i) lin_float16(w, p.w_format, (i))
 #define LIN_Q8_TILE(ROWS, NX) LIN_ROWS16_TILE(ROWS, NX, float16, float16, LIN_LOAD_X, LIN_LOAD_I8, LIN_FMA, LIN_STORE_TILE)
+#define LIN_F8_TILE(ROWS, NX) LIN_ROWS16_TILE(ROWS, NX, float16, float16, LIN_LOAD_X, LIN_LOAD_F8, LIN_FMA, LIN_STORE_TILE)
 #define LIN_F_TILE(ROWS, NX)                                                                                       \
   LIN_ROWS16_TILE(ROWS, NX, float16, float16, LIN_LOAD_X, LIN_LOAD_FLOAT, LIN_FMA, LIN_STORE_TILE)
 
 __kernel void linear_q8(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
                         __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
   LIN_DISPATCH_TILES(LIN_Q8_TILE)
+}
+
+// float8 codes (e4m3fn, e4m3fnuz, e5m2), per-row scale applied by linear_store. OpenCL only: the
+// Vulkan shaders decode float8 in the generic kernel.
+__kernel void linear_f8(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
+                        __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
+  LIN_DISPATCH_TILES(LIN_F8_TILE)
 }
 
 __kernel void linear_f(__global const uchar* x, __global const uchar* w, __global const uchar* scale,

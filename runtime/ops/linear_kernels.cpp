@@ -43,6 +43,7 @@ const char* kernel_of(WeightKind kind) {
   switch (kind) {
     case WeightKind::Q4Blocked: return "linear_q4";
     case WeightKind::Q8: return "linear_q8";
+    case WeightKind::F8: return "linear_f8";
     case WeightKind::Float: return "linear_f";
     case WeightKind::I8xI8: return "linear_i8";
     default: return nullptr;
@@ -84,6 +85,7 @@ std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearP
                                                WeightKind kind) {
   const char* kernel = kernel_of(kind);
   if (!kernel || batches != 1 || !applies(p, kind)) return std::nullopt;
+  if (kind == WeightKind::F8 && device.api != Api::OpenCL) return std::nullopt;  // no float8 shader tier yet
   KernelLaunch launch;
   launch.kernel = kernel;
   // Vulkan with k split (GPUs): one row of W per invocation; int32 sums meet in registers only.

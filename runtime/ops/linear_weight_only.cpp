@@ -107,9 +107,10 @@ void encode_qbytes(EncodeContext& ctx, const std::vector<DeviceTensor>& in, cons
   // int8 × int8 is exact in int32; any other pair is decoded and accumulated in float32.
   const bool integer = in[0].dtype == DType::I8 && in[1].dtype == DType::I8;
   const bool float_x = is_float_dtype(in[0].dtype);
-  const WeightKind kind = integer ? WeightKind::I8xI8
-                          : in[1].dtype == DType::I8 && float_x ? WeightKind::Q8
-                                                                 : WeightKind::Generic;
+  const WeightKind kind = integer                                      ? WeightKind::I8xI8
+                          : in[1].dtype == DType::I8 && float_x          ? WeightKind::Q8
+                          : is_float8(in[1].dtype) && float_x            ? WeightKind::F8
+                                                                         : WeightKind::Generic;
   launch_linear(ctx, {in[0].buffer, in[1].buffer, in[2].buffer, nullptr,
                       p.has_bias ? in[3].buffer : nullptr, out[0].buffer},
                 p, integer ? Accumulate::Int : Accumulate::Float, 1, kind);
@@ -286,6 +287,48 @@ struct CaseBuilder {
     cases.push_back(std::move(c));
   }
 
+  // Every code of a float8 format, k = 256 (the specialised kernels' 16-wide loads). Finite
+  // codes: row 0 all of them (zeros and subnormals included), row 1 the same and one NaN code,
+  // row 2 all 256 codes, row 3 the finite ones and, for e5m2, +inf. Subnormal codes: every row
+  // only zero-exponent codes, so that their values decide the outputs.
+  void every_f8_code(int64_t n, QType q, bool subnormal_only) {
+    constexpr int64_t k = 256, m = 4;
+    const DType codes_dtype = qtype_info(q).storage;
+    const auto value = [&](int c) {
+      return Tensor::from_values(codes_dtype, {1}, std::vector<uint8_t>{static_cast<uint8_t>(c)}).to_float_vector()[0];
+    };
+    const int mbits = q == QType::QFloat8_E5M2 ? 2 : 3;
+    const uint8_t nan_code = q == QType::QFloat8_E5M2 ? 0x7E : (q == QType::QFloat8_E4M3FNUZ ? 0x80 : 0x7F);
+    std::vector<uint8_t> codes(static_cast<size_t>(m * k), 0);
+    const auto at = [&](int64_t row, int64_t col) -> uint8_t& { return codes[static_cast<size_t>(row * k + col)]; };
+    int64_t finite = 0, subnormal = 0;
+    for (int c = 0; c < 256; ++c) {
+      const bool is_finite = std::isfinite(value(c));
+      if (subnormal_only) {
+        if (is_finite && ((c & 0x7F) >> mbits) == 0) {
+          for (int64_t row = 0; row < m; ++row) at(row, (subnormal * (2 * row + 1)) % k) = static_cast<uint8_t>(c);
+          ++subnormal;
+        }
+        continue;
+      }
+      if (is_finite) at(0, finite) = at(1, finite) = static_cast<uint8_t>(c), ++finite;
+      at(2, c) = static_cast<uint8_t>(c);
+      at(3, c) = is_finite ? static_cast<uint8_t>(c) : 0;
+    }
+    if (!subnormal_only) {
+      at(1, k - 1) = nan_code;
+      if (q == QType::QFloat8_E5M2) at(3, k - 1) = 0x7C;  // +inf
+    }
+    OpCase c{"[" + std::to_string(n) + "," + std::to_string(k) + "] x " + (subnormal_only ? "subnormal " : "every ") +
+                 std::string(qtype_name(q)) + " code",
+             {}, {}};
+    add_activation(c, {n, k, m}, DType::F32);
+    c.inputs.push_back(Tensor::from_values(codes_dtype, {m, k}, codes));
+    c.inputs.push_back(random_tensor(DType::F32, {m, 1}, seed++, 1e-3f, 1e-2f));
+    add_bias(c, {n, k, m}, false);
+    cases.push_back(std::move(c));
+  }
+
   // group_size 0: one group per row.
   void qbits(const CaseShape& s, QType q, int group_size, DType x_dtype, bool has_bias, DType scale_dtype = DType::F32,
              Optimizer optimizer = Optimizer::Max) {
@@ -358,6 +401,12 @@ std::vector<OpCase> qbytes_cases() {
     for (const CaseShape& s : {CaseShape{3, 129, 7}, CaseShape{33, 64, 31}}) {
       b.qbytes(s, QType::QInt8, dtype, true);
       b.special_x(b.cases.back());
+    }
+  }
+  for (QType q : {QType::QFloat8_E4M3FN, QType::QFloat8_E4M3FNUZ, QType::QFloat8_E5M2}) {
+    for (int64_t n : {1, 9}) {  // the GEMV and the GEMM kernels
+      b.every_f8_code(n, q, false);
+      b.every_f8_code(n, q, true);
     }
   }
   return b.cases;
