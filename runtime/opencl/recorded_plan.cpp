@@ -8,8 +8,6 @@
 namespace pq::rt::opencl {
 namespace {
 
-using EventHandle = ClHandle<cl_event, clReleaseEvent>;
-
 double event_seconds(const std::string& device, cl_event event) {
   cl_ulong start = 0, end = 0;
   cl_int status = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start, nullptr);
@@ -25,10 +23,17 @@ OpenCLRecordedPlan::OpenCLRecordedPlan(std::shared_ptr<const OpenCLContext> devi
 
 void OpenCLRecordedPlan::replay() {
   if (launch_profiling()) return timed_replay();
+  enqueue_steps(nullptr);
+}
+
+void OpenCLRecordedPlan::enqueue_steps(std::vector<LaunchEvent>* events) const {
   const cl_command_queue queue = device_->queue.get();
   for (const RecordedStep& step : steps_) {
     if (const auto* kernel = std::get_if<RecordedKernel>(&step)) {
-      enqueue_kernel({device_->device_name(), kernel->name}, queue, kernel->kernel.get(), kernel->range);
+      cl_event event = nullptr;
+      enqueue_kernel({device_->device_name(), kernel->name}, queue, kernel->kernel.get(), kernel->range,
+                     events ? &event : nullptr);
+      if (events) events->emplace_back(&kernel->name, EventHandle(event));
     } else {
       std::get<RecordedCall>(step).enqueue(queue);
     }
@@ -43,16 +48,8 @@ void OpenCLRecordedPlan::timed_replay() {
   cl_int status = clFinish(queue);
   if (status != CL_SUCCESS) throw_cl_error(status, device, "waiting for the queue");
   const auto start = std::chrono::steady_clock::now();
-  std::vector<std::pair<const std::string*, EventHandle>> events;
-  for (const RecordedStep& step : steps_) {
-    if (const auto* kernel = std::get_if<RecordedKernel>(&step)) {
-      cl_event event = nullptr;
-      enqueue_kernel({device, kernel->name}, queue, kernel->kernel.get(), kernel->range, &event);
-      events.emplace_back(&kernel->name, EventHandle(event));
-    } else {
-      std::get<RecordedCall>(step).enqueue(queue);
-    }
-  }
+  std::vector<LaunchEvent> events;
+  enqueue_steps(&events);
   status = clFinish(queue);
   if (status != CL_SUCCESS) throw_cl_error(status, device, "waiting for the queue");
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -38,6 +39,11 @@ class OpenCLRecordedPlan final : public RecordedPlan {
   size_t launch_count() const override { return steps_.size(); }
 
  private:
+  using EventHandle = ClHandle<cl_event, clReleaseEvent>;
+  using LaunchEvent = std::pair<const std::string*, EventHandle>;  // a kernel's name and its event
+
+  // Enqueues every step; with `events`, each kernel's event (null for an empty range) is kept.
+  void enqueue_steps(std::vector<LaunchEvent>* events) const;
   void timed_replay();  // PORTAQUANT_PROFILE
 
   std::shared_ptr<const OpenCLContext> device_;  // keeps the queue alive as long as the plan
