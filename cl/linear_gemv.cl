@@ -27,7 +27,7 @@ inline float16 lin_float16(__global const uchar* buf, uint fmt, uint i) {
 inline float lin_group_value(__global const uchar* buf, uint fmt, uint i) {
   if (fmt == LIN_FMT_F32) return ((__global const float*)buf)[i];
   if (fmt == LIN_FMT_F16) return vload_half(i, (__global const half*)buf);
-  return as_float((uint)((__global const ushort*)buf)[i] << 16);
+  return load_bf16((__global const ushort*)buf, i);
 }
 
 inline float lin_sum16(float16 v) {
@@ -81,18 +81,22 @@ inline void lin_store(__global uchar* y, float v, __global const uchar* scale, _
   }
 
 // Each kernel body below is a macro of ROWS and NX, instantiated for the tiles above, so that
-// the unrolled loops index registers.
-#define LIN_DISPATCH_TILES(body)                                                                                   \
+// the unrolled loops index registers: the GEMV tiles (n ≤ 8), and with them the 4 × 4 GEMM tile.
+#define LIN_DISPATCH_GEMV_TILES(body)                                                                              \
   if (p.rows_per_item == 8u) {                                                                                     \
     body(8u, 1u)                                                                                                   \
-  } else if (p.rows_per_item == 4u && p.x_rows_per_item == 4u) {                                                   \
-    body(4u, 4u)                                                                                                   \
   } else if (p.rows_per_item == 4u) {                                                                              \
     body(4u, 2u)                                                                                                   \
   } else if (p.rows_per_item == 2u) {                                                                              \
     body(2u, 4u)                                                                                                   \
   } else {                                                                                                         \
     body(1u, 8u)                                                                                                   \
+  }
+#define LIN_DISPATCH_TILES(body)                                                                                   \
+  if (p.rows_per_item == 4u && p.x_rows_per_item == 4u) {                                                          \
+    body(4u, 4u)                                                                                                   \
+  } else {                                                                                                         \
+    LIN_DISPATCH_GEMV_TILES(body)                                                                                  \
   }
 
 // ---- int4 codes, blocked layout -------------------------------------------------------------
@@ -272,7 +276,7 @@ __kernel void linear_i8(__global const uchar* x, __global const uchar* w, __glob
                         __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
   if (p.rows_per_item == 6u) {
     LIN_I8_GEMM_TILE(6u, 4u)
-  } else {
-    LIN_DISPATCH_TILES(LIN_I8_GEMV_TILE)
+  } else {  // GEMM takes the 6 × 4 tile on OpenCL, so the float-path 4 × 4 tile is not compiled
+    LIN_DISPATCH_GEMV_TILES(LIN_I8_GEMV_TILE)
   }
 }
