@@ -15,6 +15,13 @@ typedef struct {
   uint bias_dtype;    // of bias
 } norm_params;
 
+// LlamaRMSNorm's output: the normalized value rounded into x's dtype, then times the weight.
+inline void store_rms_output(__global uchar* out, __global const uchar* weight, uint i, uint base, float v, float inv,
+                             const norm_params* p) {
+  const float normed = as_float(round_bits_to_dtype(as_uint(v * inv), p->dtype));
+  store_float(out, base + i, p->dtype, normed * load_float(weight, i, p->weight_dtype));
+}
+
 // layernorm subtracts the mean in a first pass, so the variance is a sum of squares of
 // centred values (no cancellation); rmsnorm skips that pass and, as transformers' LlamaRMSNorm,
 // rounds the normalized value into x's dtype before the weight multiplies it.
@@ -40,10 +47,7 @@ __kernel void norm_rows(__global const uchar* x, __global const uchar* weight, _
   // loop, pocl 3.1 miscompiled this kernel so that every work-item wrote yr[lid], past the row
   // end when dim is smaller than the workgroup (the conformance guard bytes caught it).
   if (p.mode == 1) {
-    for (uint i = lid; i < p.dim; i += step) {
-      const float normed = as_float(round_bits_to_dtype(as_uint(load_float(x, base + i, p.dtype) * inv), p.dtype));
-      store_float(out, base + i, p.dtype, normed * load_float(weight, i, p.weight_dtype));
-    }
+    for (uint i = lid; i < p.dim; i += step) store_rms_output(out, weight, i, base, load_float(x, base + i, p.dtype), inv, &p);
   } else if (p.has_bias) {
     for (uint i = lid; i < p.dim; i += step) {
       const float v = (load_float(x, base + i, p.dtype) - mean) * inv * load_float(weight, i, p.weight_dtype);
@@ -78,8 +82,7 @@ __kernel void add_rmsnorm_rows(__global const uchar* x, __global const uchar* r,
   for (uint i = lid; i < p.dim; i += step) {
     const float v = rounded_sum(x, r, base + i, p.dtype);
     store_float(h, base + i, p.dtype, v);
-    const float normed = as_float(round_bits_to_dtype(as_uint(v * inv), p.dtype));
-    store_float(out, base + i, p.dtype, normed * load_float(weight, i, p.weight_dtype));
+    store_rms_output(out, weight, i, base, v, inv, &p);
   }
 }
 

@@ -12,6 +12,12 @@
 #define REDUCE_LOCAL_MAX 128
 #include "nn_reduce.glsl"
 
+// LlamaRMSNorm's output: the normalized value rounded into x's dtype, then times the weight
+// (for the variants that bind `weight` and `result` and have norm_params `p`).
+#define STORE_RMS_OUTPUT(i, base, v, inv)                                                                  \
+  STORE_FLOAT(result, (base) + (i), p.dtype,                                                               \
+              uintBitsToFloat(round_bits_to_dtype(floatBitsToUint((v) * (inv)), p.dtype)) * LOAD_FLOAT(weight, i, p.weight_dtype))
+
 #ifdef NORM_ROWS
 layout(std430, binding = 0) readonly buffer X { uint x[]; };
 layout(std430, binding = 1) readonly buffer Wt { uint weight[]; };
@@ -40,10 +46,7 @@ void main() {
   }
   const float inv = inversesqrt(workgroup_reduce(ss, false) / float(p.dim) + p.eps);
   if (p.mode == 1u) {  // rmsnorm: LlamaRMSNorm rounds x * inv into x's dtype before the weight
-    for (uint i = lid; i < p.dim; i += step) {
-      const float normed = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(LOAD_FLOAT(x, base + i, p.dtype) * inv), p.dtype));
-      STORE_FLOAT(result, base + i, p.dtype, normed * LOAD_FLOAT(weight, i, p.weight_dtype));
-    }
+    for (uint i = lid; i < p.dim; i += step) STORE_RMS_OUTPUT(i, base, LOAD_FLOAT(x, base + i, p.dtype), inv);
   } else if (p.has_bias != 0u) {  // one loop per case, as in cl/norm.cl
     for (uint i = lid; i < p.dim; i += step) {
       const float v = (LOAD_FLOAT(x, base + i, p.dtype) - mean) * inv * LOAD_FLOAT(weight, i, p.weight_dtype);
@@ -87,8 +90,7 @@ void main() {
   for (uint i = lid; i < p.dim; i += step) {
     const float v = rounded_sum(base + i);
     STORE_FLOAT(h, base + i, p.dtype, v);
-    const float normed = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(v * inv), p.dtype));
-    STORE_FLOAT(result, base + i, p.dtype, normed * LOAD_FLOAT(weight, i, p.weight_dtype));
+    STORE_RMS_OUTPUT(i, base, v, inv);
   }
 }
 #endif

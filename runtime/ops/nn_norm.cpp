@@ -94,6 +94,19 @@ void norm_row(NormMode mode, DType dtype, const float* x, const float* w, const 
   for (int64_t i = 0; i < dim; ++i) out[i] = static_cast<float>((x[i] - mean) * inv * w[i] + (b ? b[i] : 0.0));
 }
 
+// norm_row over every row of x [rows, dim] (b may be empty).
+std::vector<float> normalize_rows(NormMode mode, DType dtype, const std::vector<float>& x, const std::vector<float>& w,
+                                  const std::vector<float>& b, const Rows& r, double eps) {
+  std::vector<float> out(x.size());
+  for (int64_t row = 0; row < r.rows; ++row) {
+    norm_row(mode, dtype, x.data() + row * r.dim, w.data(), b.empty() ? nullptr : b.data(), r.dim, eps,
+             out.data() + row * r.dim);
+  }
+  return out;
+}
+
+constexpr double kLayerNormEps = 1e-5, kRmsNormEps = 1e-6;  // the ops' default eps
+
 std::vector<OpCase> norm_cases(uint32_t seed) {
   const std::vector<Shape> shapes = {{1, 1}, {7, 31}, {3, 257}, {2, 1031}, {1, 4099}, {2, 3, 13}};
   std::vector<OpCase> cases;
@@ -126,7 +139,7 @@ OpDef norm_op(const std::string& name, NormMode mode) {
                       "them), over the last dim, output in x's dtype; param eps (1e-5)"
                     : "rmsnorm(x[...,D], weight[D]): float32/float16/bfloat16 (weight any of them), weight * "
                       "round(x * rsqrt(mean(x^2) + eps)) as LlamaRMSNorm, output in x's dtype; param eps (1e-6)";
-  const double default_eps = mode == NormMode::LayerNorm ? 1e-5 : 1e-6;
+  const double default_eps = mode == NormMode::LayerNorm ? kLayerNormEps : kRmsNormEps;
   def.infer = [name, mode](const std::vector<TensorSpec>& in, const OpParams&) {
     check_norm_inputs(name, mode, in);
     return std::vector<TensorSpec>{in[0]};
@@ -135,12 +148,7 @@ OpDef norm_op(const std::string& name, NormMode mode) {
     const Rows r = rows_of(name, {in[0].dtype(), in[0].shape()});
     const auto x = in[0].to_float_vector(), w = in[1].to_float_vector();
     const auto b = in.size() == 3 ? in[2].to_float_vector() : std::vector<float>();
-    const float eps = eps_param(name, p, default_eps);
-    std::vector<float> out(x.size());
-    for (int64_t row = 0; row < r.rows; ++row) {
-      norm_row(mode, in[0].dtype(), x.data() + row * r.dim, w.data(), b.empty() ? nullptr : b.data(), r.dim, eps,
-               out.data() + row * r.dim);
-    }
+    const std::vector<float> out = normalize_rows(mode, in[0].dtype(), x, w, b, r, eps_param(name, p, default_eps));
     return std::vector<Tensor>{Tensor::from_floats(in[0].dtype(), in[0].shape(), out)};
   };
   def.encode = [name, mode, default_eps](EncodeContext& ctx, const std::vector<DeviceTensor>& in,
@@ -189,13 +197,9 @@ OpDef add_rmsnorm_op() {
     const auto x = in[0].to_float_vector(), residual = in[1].to_float_vector(), w = in[2].to_float_vector();
     std::vector<float> sum(x.size());
     for (size_t i = 0; i < x.size(); ++i) sum[i] = x[i] + residual[i];
-    const Tensor h = Tensor::from_floats(in[0].dtype(), in[0].shape(), sum);
-    const auto hv = h.to_float_vector();
-    std::vector<float> out(x.size());
-    for (int64_t row = 0; row < r.rows; ++row) {
-      norm_row(NormMode::RmsNorm, in[0].dtype(), hv.data() + row * r.dim, w.data(), nullptr, r.dim,
-               eps_param(name, p, 1e-6), out.data() + row * r.dim);
-    }
+    const Tensor h = Tensor::from_floats(in[0].dtype(), in[0].shape(), sum);  // rounded into the dtype
+    const std::vector<float> out =
+        normalize_rows(NormMode::RmsNorm, in[0].dtype(), h.to_float_vector(), w, {}, r, eps_param(name, p, kRmsNormEps));
     return std::vector<Tensor>{h, Tensor::from_floats(in[0].dtype(), in[0].shape(), out)};
   };
   def.encode = [name](EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
@@ -204,7 +208,7 @@ OpDef add_rmsnorm_op() {
     KernelLaunch launch = nn::grid_rows("add_rmsnorm_rows", static_cast<uint64_t>(r.rows), kRowLocal);
     launch.buffers = {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), out[0].buffer.get(), out[1].buffer.get()};
     launch.set_params(NormParams{nn::u32(r.rows), nn::u32(r.dim), static_cast<uint32_t>(NormMode::RmsNorm), 0u,
-                                 eps_param(name, p, 1e-6), float_dtype_code(in[0].dtype), float_dtype_code(in[2].dtype),
+                                 eps_param(name, p, kRmsNormEps), float_dtype_code(in[0].dtype), float_dtype_code(in[2].dtype),
                                  float_dtype_code(DType::F32)});
     ctx.launch(launch);
   };
