@@ -14,7 +14,8 @@ float silu(float v) { return v / (1.0 + exp(-v)); }
 layout(std430, binding = 0) readonly buffer A { uint a_words[]; };
 layout(std430, binding = 1) readonly buffer B { uint b_words[]; };
 layout(std430, binding = 2) buffer Out { uint out_words[]; };
-layout(push_constant) uniform Params { uint n; uint m; uint op; uint dtype; } p;  // op: 0 add, 1 mul, 2 silu(a) * b
+// op: 0 add, 1 mul, 2 silu(a) * b, 3 the same on the halves of each row of one x (swiglu; m: output columns)
+layout(push_constant) uniform Params { uint n; uint m; uint op; uint dtype; } p;
 
 // silu_mul rounds silu(a) into the dtype before the product, as the silu and mul ops do.
 float binary_apply(float x, float y) {
@@ -23,7 +24,10 @@ float binary_apply(float x, float y) {
   return uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(silu(x)), p.dtype)) * y;
 }
 
-uint element_code(uint i) { return float_code(binary_apply(LOAD_FLOAT(a_words, i, p.dtype), LOAD_FLOAT(b_words, i % p.m, p.dtype)), p.dtype); }
+uint element_code(uint i) {
+  const uint ia = p.op == 3u ? i / p.m * 2u * p.m + i % p.m : i, ib = p.op == 3u ? ia + p.m : i % p.m;
+  return float_code(binary_apply(LOAD_FLOAT(a_words, ia, p.dtype), LOAD_FLOAT(b_words, ib, p.dtype)), p.dtype);
+}
 
 void main() { STORE_OUTPUT_WORD(out_words, flat_id(), p.n, p.dtype, element_code); }
 #endif

@@ -87,6 +87,8 @@ for name, dt in DTYPES.items():
     add("mul", {}, [a, b], a * b, name)
     up = vec(([2.0, -0.5, INF, -INF, NAN, -0.0, 1.0, 3.25] * 4)[:len(ELEMENTWISE_X)], dt)
     add("silu_mul", {}, [x, up], F.silu(x) * up, name + " (LlamaMLP's act_fn(gate_proj) * up_proj)")
+    gate_up = torch.stack([x, up]).reshape(1, -1)  # one row: the gate half, then the up half
+    add("swiglu", {}, [gate_up], (F.silu(x) * up).reshape(1, -1), name + " (a fused gate/up projection's halves)")
 
     rows = vec([[1.0, INF, 2.0], [1.0, -INF, 2.0], [-INF, -INF, -INF], [NAN, 1.0, 2.0], [-0.0, 0.0, 1.5],
                 [-0.0, -0.0, -0.0], [INF, INF, 1.0]], dt)
