@@ -1,5 +1,6 @@
 // Attention pieces on float32/float16/bfloat16, computed in float32, the output in the input's
-// dtype (runtime/ops/nn_attention.cpp): rope and sdpa.
+// dtype (runtime/ops/nn_attention.cpp): rope and sdpa; and rope_kv_write, the decode family's
+// rope with the KV cache write (runtime/ops/decode_rope_kv_write.cpp).
 
 // sin and cos of a float32 angle with an absolute error below 8e-8 for |a| < 2^17 * pi/2
 // (positions of 128k-token contexts; measured over 2e7 angles against double, with and without
@@ -32,6 +33,44 @@ typedef struct {
   float neg_wrap;     // -128 · scale of quanto's int8 q/k, whose rotate_half leaves it unnegated; 0: off
 } rope_params;
 
+// One work-item's share of a rope row whose elements start at src in x and at dst in out: the
+// rotated pair (t, t + half) for t < half, else the pass-through dim t + half.
+inline void rope_unit(__global const uchar* x, uint src, __global uchar* out, uint dst, uint t, int position,
+                      __global const float* inv_freq, uint has_inv_freq, uint half_dim, float log2_theta, uint dtype,
+                      float neg_wrap) {
+  if (t >= half_dim) {
+    store_float(out, dst + t + half_dim, dtype, load_float(x, src + t + half_dim, dtype));
+    return;
+  }
+  const float inv = has_inv_freq ? inv_freq[t] : exp2(-((float)(2 * t) / (float)(2 * half_dim)) * log2_theta);
+  // The angle is the float32 product pos * inv_freq, rounded, as on the host: fusing it into the
+  // range reduction's first multiply-add would skip that rounding (0.004 rad at angle 1e5).
+  float angle;
+  {
+#pragma OPENCL FP_CONTRACT OFF
+    angle = (float)position * inv;
+  }
+  const float2 sc = accurate_sincos(angle);
+  const float a = load_float(x, src + t, dtype), b = load_float(x, src + t + half_dim, dtype);
+  const float minus_b = neg_wrap != 0.0f && b == neg_wrap ? b : -b;
+  if (dtype == DT_F32) {
+    store_float(out, dst + t, dtype, a * sc.y + minus_b * sc.x);
+    store_float(out, dst + t + half_dim, dtype, b * sc.y + a * sc.x);
+    return;
+  }
+  {
+    // float16/bfloat16 as transformers: cos/sin cast to the dtype, each product rounded to it.
+#pragma OPENCL FP_CONTRACT OFF
+    const float c = as_float(round_bits_to_dtype(as_uint(sc.y), dtype)), s = as_float(round_bits_to_dtype(as_uint(sc.x), dtype));
+    const float p1 = as_float(round_bits_to_dtype(as_uint(a * c), dtype));
+    const float p2 = as_float(round_bits_to_dtype(as_uint(minus_b * s), dtype));
+    const float p3 = as_float(round_bits_to_dtype(as_uint(b * c), dtype));
+    const float p4 = as_float(round_bits_to_dtype(as_uint(a * s), dtype));
+    store_float(out, dst + t, dtype, p1 + p2);
+    store_float(out, dst + t + half_dim, dtype, p3 + p4);
+  }
+}
+
 // One work-item per rotated pair (i, i + half), or per pass-through dim (from rotary_dim on):
 // head_dim - half items a row.
 __kernel void rope(__global const uchar* x, __global const int* positions, __global const float* inv_freq,
@@ -39,38 +78,49 @@ __kernel void rope(__global const uchar* x, __global const int* positions, __glo
   const uint id = flat_id();
   const uint per_row = p.head_dim - p.half_dim;
   if (id >= p.rows * per_row) return;
-  const uint row = id / per_row, t = id - row * per_row;
-  const uint base = row * p.head_dim;
-  if (t >= p.half_dim) {
-    store_float(out, base + t + p.half_dim, p.dtype, load_float(x, base + t + p.half_dim, p.dtype));
+  const uint row = id / per_row, base = row * p.head_dim;
+  rope_unit(x, base, out, base, id - row * per_row, positions[row / p.heads], inv_freq, p.has_inv_freq, p.half_dim,
+            p.log2_theta, p.dtype, p.neg_wrap);
+}
+
+// ---- rope_kv_write (runtime/ops/decode_rope_kv_write.cpp) --------------------------------
+
+typedef struct {
+  uint n, q_heads, kv_heads, head_dim, half_dim, max_len, dtype;
+  uint q_units, k_units, v_units;  // work-items: q rotations, then k rotations, then v elements
+} rope_kv_write_params;
+
+// Work-items [0, q_units) rotate q into `q`, the next k_units rotate k into the cache rows from
+// start, the last v_units copy v's elements (as bytes) there; no cache row is written when the
+// block would leave the cache.
+__kernel void rope_kv_write(__global const uchar* qkv, __global const int* positions, __global const float* inv_freq,
+                            __global const int* start, __global uchar* q, __global uchar* k_cache, __global uchar* v_cache,
+                            const rope_kv_write_params p) {
+  const uint id = flat_id();
+  const uint heads = p.q_heads + 2 * p.kv_heads, per_head = p.head_dim - p.half_dim;
+  if (id < p.q_units) {
+    const uint row = id / per_head, token = row / p.q_heads;
+    rope_unit(qkv, (token * heads + row % p.q_heads) * p.head_dim, q, row * p.head_dim, id % per_head, positions[token],
+              inv_freq, 1, p.half_dim, 0.0f, p.dtype, 0.0f);
     return;
   }
-  const float inv = p.has_inv_freq ? inv_freq[t] : exp2(-((float)(2 * t) / (float)(2 * p.half_dim)) * p.log2_theta);
-  // The angle is the float32 product pos * inv_freq, rounded, as on the host: fusing it into the
-  // range reduction's first multiply-add would skip that rounding (0.004 rad at angle 1e5).
-  float angle;
-  {
-#pragma OPENCL FP_CONTRACT OFF
-    angle = (float)positions[row / p.heads] * inv;
+  const int s = start[0];
+  if (s < 0 || s > (int)(p.max_len - p.n)) return;
+  if (id < p.q_units + p.k_units) {
+    const uint j = id - p.q_units, row = j / per_head, token = row / p.kv_heads, head = row % p.kv_heads;
+    rope_unit(qkv, (token * heads + p.q_heads + head) * p.head_dim, k_cache,
+              (((uint)s + token) * p.kv_heads + head) * p.head_dim, j % per_head, positions[token], inv_freq, 1,
+              p.half_dim, 0.0f, p.dtype, 0.0f);
+    return;
   }
-  const float2 sc = accurate_sincos(angle);
-  const float a = load_float(x, base + t, p.dtype), b = load_float(x, base + t + p.half_dim, p.dtype);
-  const float minus_b = p.neg_wrap != 0.0f && b == p.neg_wrap ? b : -b;
+  const uint j = id - p.q_units - p.k_units;
+  if (j >= p.v_units) return;
+  const uint row_elems = p.kv_heads * p.head_dim, token = j / row_elems, e = j % row_elems;
+  const uint src = (token * heads + p.q_heads + p.kv_heads) * p.head_dim + e, dst = ((uint)s + token) * row_elems + e;
   if (p.dtype == DT_F32) {
-    store_float(out, base + t, p.dtype, a * sc.y + minus_b * sc.x);
-    store_float(out, base + t + p.half_dim, p.dtype, b * sc.y + a * sc.x);
-    return;
-  }
-  {
-    // float16/bfloat16 as transformers: cos/sin cast to the dtype, each product rounded to it.
-#pragma OPENCL FP_CONTRACT OFF
-    const float c = as_float(round_bits_to_dtype(as_uint(sc.y), p.dtype)), s = as_float(round_bits_to_dtype(as_uint(sc.x), p.dtype));
-    const float p1 = as_float(round_bits_to_dtype(as_uint(a * c), p.dtype));
-    const float p2 = as_float(round_bits_to_dtype(as_uint(minus_b * s), p.dtype));
-    const float p3 = as_float(round_bits_to_dtype(as_uint(b * c), p.dtype));
-    const float p4 = as_float(round_bits_to_dtype(as_uint(a * s), p.dtype));
-    store_float(out, base + t, p.dtype, p1 + p2);
-    store_float(out, base + t + p.half_dim, p.dtype, p3 + p4);
+    ((__global uint*)v_cache)[dst] = ((__global const uint*)qkv)[src];
+  } else {
+    ((__global ushort*)v_cache)[dst] = ((__global const ushort*)qkv)[src];
   }
 }
 

@@ -3,22 +3,12 @@
 // and parameters, same algorithms: see the comments there). 16-bit outputs are stored with
 // STORE_FLOAT: neighbouring elements belong to other invocations.
 //! variant rope -DROPE
+//! variant rope_kv_write -DROPE_KV_WRITE
 //! variant sdpa -DSDPA
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
-#ifdef ROPE
-layout(std430, binding = 0) readonly buffer X { uint x[]; };
-layout(std430, binding = 1) readonly buffer Pos { int positions[]; };
-layout(std430, binding = 2) readonly buffer Inv { float inv_freq[]; };
-layout(std430, binding = 3) buffer Out { uint result[]; };
-layout(push_constant) uniform Params {
-  uint rows, heads, head_dim, half_dim, has_inv_freq;
-  float log2_theta;
-  uint dtype;
-  float neg_wrap;  // -128 · scale of quanto's int8 q/k, whose rotate_half leaves it unnegated; 0: off
-} p;
-
+#if defined(ROPE) || defined(ROPE_KV_WRITE)
 // sin and cos with an absolute error below 8e-8 for |a| < 2^17 * pi/2: exact four-part quadrant
 // reduction, then Cephes' polynomials on |r| <= pi/4 (GLSL's sin/cos only promise 2^-11 inside
 // [-pi, pi]); the same routine as cl/attention.cl.
@@ -37,37 +27,107 @@ vec2 accurate_sincos(float a) {
   return vec2(sin_a, cos_a);
 }
 
+// The pair (a, b) = (x[t], x[t + half]) rotated by `angle` (HF's rotate_half): (out[t], out[t + half]).
+vec2 rope_rotate(float a, float b, float angle, uint dtype, float neg_wrap) {
+  const vec2 sc = accurate_sincos(angle);
+  const float minus_b = neg_wrap != 0.0 && b == neg_wrap ? b : -b;
+  if (dtype == DT_F32) return vec2(a * sc.y + minus_b * sc.x, b * sc.y + a * sc.x);
+  // float16/bfloat16 as transformers: cos/sin cast to the dtype, each product rounded to it.
+  const float c = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(sc.y), dtype));
+  const float s = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(sc.x), dtype));
+  precise float ac = a * c, bs = minus_b * s, bc = b * c, as_ = a * s;
+  const float p1 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(ac), dtype));
+  const float p2 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(bs), dtype));
+  const float p3 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(bc), dtype));
+  const float p4 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(as_), dtype));
+  return vec2(p1 + p2, p3 + p4);
+}
+
+// One invocation's share of a rope row whose elements start at src in `from` and at dst in `to`: the
+// pair (t, t + half) rotated by position · inv (inv is evaluated only then), else the
+// pass-through dim t + half. A macro: GLSL functions cannot take buffers.
+#define ROPE_UNIT(from, src, to, dst, t, position, inv, half_dim, dtype, neg_wrap)                            \
+  do {                                                                                                   \
+    if ((t) >= (half_dim)) {                                                                             \
+      STORE_FLOAT(to, (dst) + (t) + (half_dim), dtype, LOAD_FLOAT(from, (src) + (t) + (half_dim), dtype));  \
+    } else {                                                                                             \
+      /* precise: the float32 rounding of pos * inv_freq is part of the op (no fused multiply-add). */  \
+      precise float angle_ = float(position) * (inv);                                                    \
+      const vec2 rotated_ = rope_rotate(LOAD_FLOAT(from, (src) + (t), dtype),                               \
+                                        LOAD_FLOAT(from, (src) + (t) + (half_dim), dtype), angle_, dtype, neg_wrap); \
+      STORE_FLOAT(to, (dst) + (t), dtype, rotated_.x);                                                  \
+      STORE_FLOAT(to, (dst) + (t) + (half_dim), dtype, rotated_.y);                                     \
+    }                                                                                                    \
+  } while (false)
+#endif
+
+#ifdef ROPE
+layout(std430, binding = 0) readonly buffer X { uint x[]; };
+layout(std430, binding = 1) readonly buffer Pos { int positions[]; };
+layout(std430, binding = 2) readonly buffer Inv { float inv_freq[]; };
+layout(std430, binding = 3) buffer Out { uint result[]; };
+layout(push_constant) uniform Params {
+  uint rows, heads, head_dim, half_dim, has_inv_freq;
+  float log2_theta;
+  uint dtype;
+  float neg_wrap;  // -128 · scale of quanto's int8 q/k, whose rotate_half leaves it unnegated; 0: off
+} p;
+
 void main() {
   const uint id = flat_id();
   const uint per_row = p.head_dim - p.half_dim;
   if (id >= p.rows * per_row) return;
   const uint row = id / per_row, t = id - row * per_row;
   const uint base = row * p.head_dim;
-  if (t >= p.half_dim) {
-    STORE_FLOAT(result, base + t + p.half_dim, p.dtype, LOAD_FLOAT(x, base + t + p.half_dim, p.dtype));
+  ROPE_UNIT(x, base, result, base, t, positions[row / p.heads],
+            p.has_inv_freq != 0u ? inv_freq[t] : exp2(-(float(2u * t) / float(2u * p.half_dim)) * p.log2_theta),
+            p.half_dim, p.dtype, p.neg_wrap);
+}
+#endif
+
+#ifdef ROPE_KV_WRITE
+layout(std430, binding = 0) readonly buffer Qkv { uint qkv[]; };
+layout(std430, binding = 1) readonly buffer Pos { int positions[]; };
+layout(std430, binding = 2) readonly buffer Inv { float inv_freq[]; };
+layout(std430, binding = 3) readonly buffer Start { int start[]; };
+layout(std430, binding = 4) buffer Q { uint q[]; };
+layout(std430, binding = 5) buffer KCache { uint k_cache[]; };
+layout(std430, binding = 6) buffer VCache { uint v_cache[]; };
+layout(push_constant) uniform Params {
+  uint n, q_heads, kv_heads, head_dim, half_dim, max_len, dtype;
+  uint q_units, k_units, v_units;
+} p;
+
+void main() {
+  const uint id = flat_id();
+  const uint heads = p.q_heads + 2u * p.kv_heads, per_head = p.head_dim - p.half_dim;
+  if (id < p.q_units) {
+    const uint row = id / per_head, token = row / p.q_heads, t = id % per_head;
+    ROPE_UNIT(qkv, (token * heads + row % p.q_heads) * p.head_dim, q, row * p.head_dim, t, positions[token],
+              inv_freq[t], p.half_dim, p.dtype, 0.0);
     return;
   }
-  const float inv = p.has_inv_freq != 0u ? inv_freq[t] : exp2(-(float(2u * t) / float(2u * p.half_dim)) * p.log2_theta);
-  // precise: the float32 rounding of pos * inv_freq is part of the op (no fused multiply-add).
-  precise float angle = float(positions[row / p.heads]) * inv;
-  const vec2 sc = accurate_sincos(angle);
-  const float a = LOAD_FLOAT(x, base + t, p.dtype), b = LOAD_FLOAT(x, base + t + p.half_dim, p.dtype);
-  const float minus_b = p.neg_wrap != 0.0 && b == p.neg_wrap ? b : -b;
+  const int s = start[0];
+  if (s < 0 || s > int(p.max_len - p.n)) return;
+  if (id < p.q_units + p.k_units) {
+    const uint j = id - p.q_units, row = j / per_head, token = row / p.kv_heads, t = j % per_head;
+    ROPE_UNIT(qkv, (token * heads + p.q_heads + row % p.kv_heads) * p.head_dim, k_cache,
+              ((uint(s) + token) * p.kv_heads + row % p.kv_heads) * p.head_dim, t, positions[token], inv_freq[t],
+              p.half_dim, p.dtype, 0.0);
+    return;
+  }
+  const uint j = id - p.q_units - p.k_units;
+  if (j >= p.v_units) return;
+  const uint row_elems = p.kv_heads * p.head_dim, token = j / row_elems, e = j % row_elems;
+  const uint src = (token * heads + p.q_heads + p.kv_heads) * p.head_dim + e, dst = (uint(s) + token) * row_elems + e;
   if (p.dtype == DT_F32) {
-    STORE_FLOAT(result, base + t, p.dtype, a * sc.y + minus_b * sc.x);
-    STORE_FLOAT(result, base + t + p.half_dim, p.dtype, b * sc.y + a * sc.x);
-    return;
+    v_cache[dst] = qkv[src];
+  } else {
+    // v's bytes, not a float round trip (NaN payloads stay); the word's other half may be another's.
+    const uint shift = (dst & 1u) * 16u;
+    atomicAnd(v_cache[dst >> 1], ~(0xFFFFu << shift));
+    atomicOr(v_cache[dst >> 1], WORD_HALF(qkv, src) << shift);
   }
-  // float16/bfloat16 as transformers: cos/sin cast to the dtype, each product rounded to it.
-  const float c = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(sc.y), p.dtype));
-  const float s = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(sc.x), p.dtype));
-  precise float ac = a * c, bs = minus_b * s, bc = b * c, as_ = a * s;
-  const float p1 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(ac), p.dtype));
-  const float p2 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(bs), p.dtype));
-  const float p3 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(bc), p.dtype));
-  const float p4 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(as_), p.dtype));
-  STORE_FLOAT(result, base + t, p.dtype, p1 + p2);
-  STORE_FLOAT(result, base + t + p.half_dim, p.dtype, p3 + p4);
 }
 #endif
 

@@ -9,6 +9,7 @@ namespace pq::rt {
 
 void add_decode_ops(std::vector<OpDef>& ops) {
   ops.push_back(kv_write_op());
+  ops.push_back(rope_kv_write_op());
   ops.push_back(attention_op());
   ops.push_back(argmax_op());
   ops.push_back(topk_op());

@@ -3,9 +3,11 @@
 // write position, the number of valid keys) is read by the kernels from small int32 device
 // tensors, never from kernel parameters, so a recorded plan stays valid from step to step.
 //   decode_kv_write.cpp   kv_write (in place: new rows into the cache at a device-held start)
+//   decode_rope_kv_write.cpp  rope_kv_write (a fused q/k/v projection's rope and cache writes)
 //   decode_attention.cpp  attention ([tokens, heads, dim] layouts, per-batch kv_len, causal)
 //   decode_select.cpp     argmax, topk (exact, torch's order on NaN)
-// Kernels: cl/decode.cl, shaders/decode.comp (one variant per op, the dtype is a parameter).
+// Kernels: cl/decode.cl, shaders/decode.comp (one variant per op, the dtype is a parameter);
+// rope_kv_write's sit with rope's in cl/attention.cl and shaders/attention.comp.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +19,7 @@
 namespace pq::rt {
 
 OpDef kv_write_op();
+OpDef rope_kv_write_op();
 OpDef attention_op();
 OpDef argmax_op();
 OpDef topk_op();
