@@ -14,6 +14,7 @@ struct Block {
   DType dtype;
   CalibrationState* cal;
   int64_t n;  // tokens in the block
+  DecoderOptions options;
 };
 
 Value rms_norm(Block& b, const nn::RMSNorm& norm, const std::string& name, const Value& x) {
@@ -41,13 +42,41 @@ double neg_wrap(const Activation& a) {
   return round_to_dtype(a.value.dtype, -128.0f * a.scale);
 }
 
+Value inv_freq(Block& b) {
+  if (b.ex.has_constant("rope.inv_freq")) return b.ex.constant("rope.inv_freq", {});
+  return b.ex.constant("rope.inv_freq", Tensor::from_values(DType::F32, {b.config.head_dim / 2},
+                                                            models::rope_inv_freq(b.config.rope, b.config.head_dim)));
+}
+
 Value rope(Block& b, const Activation& x, int64_t heads, const DecoderInputs& in) {
-  const Value inv_freq = b.ex.has_constant("rope.inv_freq")
-                             ? b.ex.constant("rope.inv_freq", {})
-                             : b.ex.constant("rope.inv_freq", Tensor::from_values(DType::F32, {b.config.head_dim / 2},
-                                                                                  models::rope_inv_freq(b.config.rope, b.config.head_dim)));
-  return b.ex.run1("rope", {b.ex.reshape(x.value, {b.n, heads, b.config.head_dim}), in.positions, inv_freq},
+  return b.ex.run1("rope", {b.ex.reshape(x.value, {b.n, heads, b.config.head_dim}), in.positions, inv_freq(b)},
                    {{"neg_wrap", neg_wrap(x)}});
+}
+
+// q (rotated) after the block's keys and values went into the cache. Weight-only projections
+// run as one linear followed by one rope_kv_write (two launches instead of seven); otherwise
+// each module with its own hooks (quantized activations, calibration).
+Value project_qkv(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x, size_t layer,
+                  KvCache& cache, const DecoderInputs& in) {
+  const DecoderConfig& c = b.config;
+  if (b.options.stack_projections) {
+    if (const auto qkv = stacked_linear_modules(b.ex, {l.q_proj, l.k_proj, l.v_proj}, prefix + "qkv_proj", x, b.cal, b.dtype)) {
+      const std::vector<Value> out = b.ex.run(
+          "rope_kv_write",
+          {b.ex.reshape(*qkv, {b.n, c.num_heads + 2 * c.num_kv_heads, c.head_dim}), in.positions, inv_freq(b),
+           cache.keys[layer], cache.values[layer], in.start},
+          {{"q_heads", static_cast<double>(c.num_heads)}});
+      cache.keys[layer] = out[1];
+      cache.values[layer] = out[2];
+      return out[0];
+    }
+  }
+  const Value q = rope(b, linear_module(b.ex, *l.q_proj, prefix + "q_proj", {x}, b.cal, b.dtype), c.num_heads, in);
+  const Value k = rope(b, linear_module(b.ex, *l.k_proj, prefix + "k_proj", {x}, b.cal, b.dtype), c.num_kv_heads, in);
+  const Value v = b.ex.reshape(linear(b, *l.v_proj, prefix + "v_proj", x), {b.n, c.num_kv_heads, c.head_dim});
+  cache.keys[layer] = b.ex.run1("kv_write", {cache.keys[layer], k, in.start});
+  cache.values[layer] = b.ex.run1("kv_write", {cache.values[layer], v, in.start});
+  return q;
 }
 
 // LlamaAttention: q/k/v projections, rotary embeddings, the block's keys and values into the
@@ -55,11 +84,7 @@ Value rope(Block& b, const Activation& x, int64_t heads, const DecoderInputs& in
 Value attention(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x, size_t layer,
                 KvCache& cache, const DecoderInputs& in) {
   const DecoderConfig& c = b.config;
-  const Value q = rope(b, linear_module(b.ex, *l.q_proj, prefix + "q_proj", {x}, b.cal, b.dtype), c.num_heads, in);
-  const Value k = rope(b, linear_module(b.ex, *l.k_proj, prefix + "k_proj", {x}, b.cal, b.dtype), c.num_kv_heads, in);
-  const Value v = b.ex.reshape(linear(b, *l.v_proj, prefix + "v_proj", x), {b.n, c.num_kv_heads, c.head_dim});
-  cache.keys[layer] = b.ex.run1("kv_write", {cache.keys[layer], k, in.start});
-  cache.values[layer] = b.ex.run1("kv_write", {cache.values[layer], v, in.start});
+  const Value q = project_qkv(b, l, prefix, x, layer, cache, in);
   const Shape cached{1, cache.max_context, c.num_kv_heads, c.head_dim};
   const Value a = b.ex.run1("attention",
                             {b.ex.reshape(q, {1, b.n, c.num_heads, c.head_dim}), b.ex.reshape(cache.keys[layer], cached),
@@ -70,11 +95,20 @@ Value attention(Block& b, const models::DecoderLayerModules& l, const std::strin
   return o;
 }
 
+// silu(gate_proj(x)) * up_proj(x): weight-only gate and up as one linear, then swiglu on its
+// halves; else each module with its hooks, then silu_mul.
+Value gated(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x) {
+  if (b.options.stack_projections) {
+    if (const auto gate_up = stacked_linear_modules(b.ex, {l.gate_proj, l.up_proj}, prefix + "gate_up_proj", x, b.cal, b.dtype)) {
+      return b.ex.run1("swiglu", {*gate_up});
+    }
+  }
+  return b.ex.run1("silu_mul", {linear(b, *l.gate_proj, prefix + "gate_proj", x), linear(b, *l.up_proj, prefix + "up_proj", x)});
+}
+
 // LlamaMLP: down_proj(silu(gate_proj(x)) * up_proj(x)), the silu and the product in one launch.
 Value mlp(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x) {
-  const Value gate = linear(b, *l.gate_proj, prefix + "gate_proj", x);
-  const Value up = linear(b, *l.up_proj, prefix + "up_proj", x);
-  const Value y = linear(b, *l.down_proj, prefix + "down_proj", b.ex.run1("silu_mul", {gate, up}));
+  const Value y = linear(b, *l.down_proj, prefix + "down_proj", gated(b, l, prefix, x));
   end_of_parent(*l.mlp, b.cal);
   return y;
 }
@@ -93,9 +127,10 @@ KvCache make_kv_cache(Executor& ex, const nn::Model& model, int64_t max_context)
   return cache;
 }
 
-Value decoder_forward(Executor& ex, nn::Model& model, KvCache& cache, const DecoderInputs& in, CalibrationState* cal) {
+Value decoder_forward(Executor& ex, nn::Model& model, KvCache& cache, const DecoderInputs& in, CalibrationState* cal,
+                      const DecoderOptions& options) {
   const models::DecoderModules d = models::decoder_modules(*model.root);
-  Block b{ex, *model.decoder, model.dtype, cal, in.tokens.shape.at(0)};
+  Block b{ex, *model.decoder, model.dtype, cal, in.tokens.shape.at(0), options};
   const Value table = float_constant(ex, "model.embed_tokens.weight", d.embed_tokens->weight, b.dtype);
   const auto prefix = [](size_t layer) { return "model.layers." + std::to_string(layer) + "."; };
   Value h = ex.run1("embedding", {table, in.tokens});

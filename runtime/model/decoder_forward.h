@@ -27,6 +27,12 @@ struct DecoderInputs {
   Value logit_rows;  // [m]: rows of the block whose logits are wanted (e.g. {n - 1})
 };
 
+struct DecoderOptions {
+  // Weight-only q/k/v projections as one linear and one rope_kv_write, gate/up as one linear and
+  // one swiglu (bit-identical to the modules one by one, in fewer launches).
+  bool stack_projections = true;
+};
+
 // Allocates the caches (zeros) on the executor's device.
 KvCache make_kv_cache(Executor& ex, const nn::Model& model, int64_t max_context);
 
@@ -34,6 +40,6 @@ KvCache make_kv_cache(Executor& ex, const nn::Model& model, int64_t max_context)
 // keys and values. With `calibration`, the quantized modules' scales are updated as quanto's
 // Calibration does it (reads activations back).
 Value decoder_forward(Executor& ex, nn::Model& model, KvCache& cache, const DecoderInputs& in,
-                      CalibrationState* calibration = nullptr);
+                      CalibrationState* calibration = nullptr, const DecoderOptions& options = {});
 
 }  // namespace pq::rt::model

@@ -23,8 +23,8 @@ struct DecoderRunner::Plan {
   uint64_t scratch_bytes = 0;  // its intermediates
 };
 
-DecoderRunner::DecoderRunner(nn::Model& model, Device device, int64_t max_context)
-    : model_(model), device_(std::move(device)), executor_(device_) {
+DecoderRunner::DecoderRunner(nn::Model& model, Device device, int64_t max_context, DecoderOptions options)
+    : model_(model), device_(std::move(device)), options_(options), executor_(device_) {
   if (!model_.decoder) throw std::invalid_argument("DecoderRunner needs a decoder model (LlamaForCausalLM, ...)");
   const int64_t limit = model_.decoder->max_context();
   max_context_ = max_context > 0 ? max_context : std::min(limit, kDefaultMaxContext);
@@ -93,7 +93,7 @@ Tensor DecoderRunner::run(std::span<const int32_t> tokens, int64_t start, std::s
     return device_.download(plan.output.device);
   }
   auto graph = [&] {
-    const Value logits = decoder_forward(executor_, model_, cache_, plan.inputs);
+    const Value logits = decoder_forward(executor_, model_, cache_, plan.inputs, nullptr, options_);
     if (argmax) return executor_.run1("argmax", {logits});
     return logits.dtype == DType::F32 ? logits : executor_.run1("cast", {logits}, {{"dtype", 0}});
   };

@@ -20,7 +20,7 @@ namespace pq::rt::model {
 class DecoderRunner {
  public:
   // `max_context`: cache length (0: the model's maximum, capped at 4096).
-  DecoderRunner(nn::Model& model, Device device, int64_t max_context = 0);
+  DecoderRunner(nn::Model& model, Device device, int64_t max_context = 0, DecoderOptions options = {});
   ~DecoderRunner();
 
   // Runs `tokens` at positions start .. start + n - 1 (the cache must hold positions < start)
@@ -46,6 +46,7 @@ class DecoderRunner {
 
   nn::Model& model_;
   Device device_;
+  DecoderOptions options_;
   int64_t max_context_;
   Executor executor_;
   KvCache cache_;

@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 
 #include "host/float_format.h"
@@ -231,6 +232,86 @@ Value layer_norm_op(Executor& ex, const std::string& name, const nn::LayerNorm& 
   return ex.reshape(ex.run1("layernorm", in, {{"eps", n.eps}}), original);
 }
 
+// Tensors of one dtype stacked along dim 0 (their other dims equal).
+Tensor concat_rows(const std::vector<Tensor>& parts) {
+  Shape shape = parts.front().shape();
+  shape[0] = 0;
+  std::vector<std::byte> bytes;
+  for (const Tensor& part : parts) {
+    const Tensor c = part.to(parts.front().dtype()).contiguous();
+    shape[0] += c.shape()[0];
+    bytes.insert(bytes.end(), c.raw_data(), c.raw_data() + c.nbytes());
+  }
+  return Tensor::from_bytes(parts.front().dtype(), shape, bytes);
+}
+
+// Whether the weights of `modules` stack into one Linear's: weight-only (or all float), one
+// format, each stored row of codes with its own scale (and shift), a bias on all or none.
+bool stackable(const std::vector<const nn::Linear*>& modules) {
+  const nn::Linear& first = *modules.front();
+  const QuantState& fq = first.quant_state;
+  for (const nn::Linear* m : modules) {
+    const QuantState& q = m->quant_state;
+    if (q.activations || q.weights != fq.weights || m->in_features != first.in_features ||
+        m->bias.has_value() != first.bias.has_value()) {
+      return false;
+    }
+    if (!q.weights) {
+      if (!m->weight.defined() || m->weight.dtype() != first.weight.dtype()) return false;
+      continue;
+    }
+    if (!q.frozen || !fq.frozen) return false;
+    const QuantizedWeight &w = *q.frozen, &f = *fq.frozen;
+    const bool per_row = w.data.shape().size() == 2 && w.scale.shape() == Shape{w.data.shape()[0], 1} &&
+                         (!is_sub_byte(w.qtype) || w.shift.shape() == w.scale.shape());
+    if (!per_row || w.float_dtype != f.float_dtype || w.group_size != f.group_size || w.axis != f.axis ||
+        w.shape.size() != 2 || w.data.shape()[1] != f.data.shape()[1] || w.scale.dtype() != f.scale.dtype()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The Linear whose rows are the modules' rows in order; its weight only when `with_weight`
+// (not on the device yet), since stacking copies them.
+std::unique_ptr<nn::Linear> stacked_linear(const std::vector<const nn::Linear*>& modules, bool with_weight) {
+  const nn::Linear& first = *modules.front();
+  auto stacked = std::make_unique<nn::Linear>();
+  nn::Linear& s = *stacked;
+  s.in_features = first.in_features;
+  s.quant_state.weights = first.quant_state.weights;
+  std::vector<Tensor> weights, biases, data, scales, shifts;
+  for (const nn::Linear* m : modules) {
+    s.out_features += m->out_features;
+    if (m->bias) biases.push_back(*m->bias);
+    if (!with_weight) continue;
+    if (!m->quant_state.weights) {
+      weights.push_back(m->weight);
+      continue;
+    }
+    const QuantizedWeight& w = *m->quant_state.frozen;
+    data.push_back(w.data);
+    scales.push_back(w.scale);
+    if (is_sub_byte(w.qtype)) shifts.push_back(w.shift);
+  }
+  if (first.bias) s.bias = concat_rows(biases);
+  if (with_weight && !s.quant_state.weights) s.weight = concat_rows(weights);
+  if (with_weight && s.quant_state.weights) {
+    QuantizedWeight w = *first.quant_state.frozen;
+    w.shape = {s.out_features, s.in_features};
+    w.data = concat_rows(data);
+    w.scale = concat_rows(scales);
+    if (!shifts.empty()) w.shift = concat_rows(shifts);
+    s.quant_state.frozen = std::move(w);
+  }
+  return stacked;
+}
+
+bool weight_on_device(Executor& ex, const std::string& name, bool quantized) {
+  if (!quantized) return ex.has_constant(name + ".weight");
+  return ex.has_constant(name + ".w.data") || ex.has_constant(name + ".w.blocked");
+}
+
 template <class Layer, class Op>
 Activation quantized_module(Executor& ex, Layer& m, const std::string& name, Activation x, CalibrationState* cal, Op op) {
   QuantState& q = m.quant_state;
@@ -263,6 +344,13 @@ void end_of_parent(nn::Module& parent, CalibrationState* cal) {
 
 Activation linear_module(Executor& ex, nn::Linear& l, const std::string& name, Activation x, CalibrationState* cal, DType dtype) {
   return quantized_module(ex, l, name, std::move(x), cal, [&](const Activation& in) { return linear_op(ex, name, l, in, dtype); });
+}
+
+std::optional<Value> stacked_linear_modules(Executor& ex, const std::vector<const nn::Linear*>& modules,
+                                           const std::string& name, const Value& x, CalibrationState* cal, DType dtype) {
+  if (cal || modules.size() < 2 || !stackable(modules)) return std::nullopt;
+  const bool on_device = weight_on_device(ex, name, modules.front()->quant_state.weights.has_value());
+  return linear_op(ex, name, *stacked_linear(modules, !on_device), Activation{x}, dtype);
 }
 
 Activation layer_norm_module(Executor& ex, nn::LayerNorm& n, const std::string& name, Activation x, CalibrationState* cal,

@@ -47,6 +47,13 @@ void end_of_parent(nn::Module& parent, CalibrationState* cal);
 // layer, calibrate_output + quantize_output. `dtype` is the activations' dtype.
 Activation linear_module(Executor& ex, nn::Linear& l, const std::string& name, Activation x, CalibrationState* cal,
                          DType dtype = DType::F32);
+// Linears that read one input run as one (a single launch): the rows of their weights stacked
+// once and uploaded under `name`, the output [n, sum of out_features] with each module's
+// columns in order, each row computed as its own module computes it. Only outside calibration,
+// for weight-only modules with frozen weights of one format (or all float) and a bias on all or
+// none; nullopt otherwise (run them one by one).
+std::optional<Value> stacked_linear_modules(Executor& ex, const std::vector<const nn::Linear*>& modules,
+                                           const std::string& name, const Value& x, CalibrationState* cal, DType dtype);
 Activation layer_norm_module(Executor& ex, nn::LayerNorm& n, const std::string& name, Activation x,
                              CalibrationState* cal, DType dtype = DType::F32);
 Activation conv2d_module(Executor& ex, nn::Conv2d& c, const std::string& name, Activation x, CalibrationState* cal);
