@@ -163,7 +163,7 @@ Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, cons
   const QuantState& q = l.quant_state;
   const double has_bias = l.bias ? 1 : 0;
   if (!q.weights) {
-    const Value y = ex.run1("matmul_f32", {x.value, float_constant(ex, name + ".weight", l.weight, dtype)}, {{"transpose_b", 1}});
+    const Value y = ex.run1("matmul_f32", {x.value, float_constant(ex, name + ".weight", l.weight, dtype)}, {{"transpose_b", 1}, {"blas", 0}});
     return l.bias ? ex.run1("add", {y, float_constant(ex, name + ".bias", *l.bias, dtype)}) : y;
   }
   const StoredWeight w = stored_weight(ex, name, l, /*blocked=*/true);
