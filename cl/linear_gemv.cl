@@ -199,8 +199,8 @@ __kernel void linear_q8(__global const uchar* x, __global const uchar* w, __glob
   LIN_DISPATCH_TILES(LIN_Q8_TILE)
 }
 
-// float8 codes (e4m3fn, e4m3fnuz, e5m2), per-row scale applied by linear_store. OpenCL only: the
-// Vulkan shaders decode float8 in the generic kernel.
+// float8 codes (e4m3fn, e4m3fnuz, e5m2), per-row scale applied by linear_store; the shader of
+// the same name in shaders/linear_gemv.comp is its mirror.
 __kernel void linear_f8(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
                         __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
   LIN_DISPATCH_TILES(LIN_F8_TILE)

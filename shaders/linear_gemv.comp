@@ -18,10 +18,12 @@
 // cost half of four. The baseline loads 32-bit words.
 //! variant linear_q4 -DQ4
 //! variant linear_q8 -DQ8
+//! variant linear_f8 -DF8
 //! variant linear_f -DFLOAT_W
 //! variant linear_i8 -DI8
 //! variant linear_q4_i64 -DQ4 -DWIDE64
 //! variant linear_q8_i64 -DQ8 -DWIDE64
+//! variant linear_f8_i64 -DF8 -DWIDE64
 //! variant linear_f_i64 -DFLOAT_W -DWIDE64
 //! variant linear_i8_i64 -DI8 -DWIDE64
 #extension GL_GOOGLE_include_directive : require
@@ -280,10 +282,36 @@ float exact_group(uint unit, uint g, uint per_group, float s, float sh, uint xj)
   }
 #endif
 
-// ---- 16 elements per load: int8 codes, float weights, int8 × int8 ------------------------------
+// ---- 16 elements per load: int8 or float8 codes, float weights, int8 × int8 ---------------------
 // W [m, k] row-major, k % 16 == 0; slice i of a slot takes every k_split-th 16 columns.
-#if defined(Q8) || defined(FLOAT_W)
-#ifdef Q8
+#if defined(Q8) || defined(F8) || defined(FLOAT_W)
+#ifdef F8
+// The four float8 codes of a word as floats, bit-exact (linear_decode_f8's rules) and without a
+// branch on the codes: normal and subnormal values are both computed and selected, so every
+// lane of a SIMD CPU driver runs the same instructions. fmt (e4m3fn, e4m3fnuz or e5m2) is one
+// for the whole launch.
+vec4 f8x4(uint fmt, uint word) {
+  const uint mbits = fmt == LIN_FMT_E5M2 ? 2u : 3u;
+  const uint bias = fmt == LIN_FMT_E5M2 ? 15u : (fmt == LIN_FMT_E4M3FNUZ ? 8u : 7u);
+  const uvec4 b = (uvec4(word) >> uvec4(0u, 8u, 16u, 24u)) & 0xFFu;
+  const uvec4 magnitude = b & 0x7Fu, e = magnitude >> mbits, mt = b & ((1u << mbits) - 1u), sign = (b & 0x80u) << 24;
+  const uvec4 subnormal = floatBitsToUint(vec4(mt) * uintBitsToFloat((128u - bias - mbits) << 23));
+  const uvec4 normal = ((e + (127u - bias)) << 23) | (mt << (23u - mbits));
+  uvec4 bits = mix(normal, subnormal, equal(e, uvec4(0u))) | sign;
+  if (fmt == LIN_FMT_E5M2) {
+    bits = mix(bits, mix(sign | 0x7F800000u, uvec4(0x7FC00000u), notEqual(mt, uvec4(0u))), equal(e, uvec4(31u)));
+  } else {
+    bits = mix(bits, uvec4(0x7FC00000u), fmt == LIN_FMT_E4M3FNUZ ? equal(b, uvec4(0x80u)) : equal(magnitude, uvec4(0x7Fu)));
+  }
+  return uintBitsToFloat(bits);
+}
+
+// The 16 float8 codes of a uvec4 as floats; the per-row scale goes on the finished sum.
+void w16(uint row, uint c, out vec4 w[4]) {
+  const uvec4 q = w_load16((row * p.k + c) / 16u);
+  for (uint i = 0u; i < 4u; ++i) w[i] = f8x4(p.w_format, q[i]);
+}
+#elif defined(Q8)
 // The 16 int8 codes of a uvec4, as floats (the per-row scale goes on the finished sum).
 void w16(uint row, uint c, out vec4 w[4]) {
   const uvec4 q = w_load16((row * p.k + c) / 16u);

@@ -58,7 +58,7 @@ enum class WeightKind {
   Generic,    // every format and layout the generic kernels decode
   Q4Blocked,  // int4 codes in the blocked layout (runtime/ops/linear_layout.h)
   Q8,         // int8 codes [m, k], one scale per row
-  F8,         // float8 codes [m, k] (any of the three formats), one scale per row; OpenCL only
+  F8,         // float8 codes [m, k] (any of the three formats), one scale per row
   Float,      // float32/float16/bfloat16 W [m, k] (k-contiguous rows)
   I8xI8,      // int8 codes × int8 activations, int32 accumulation
 };

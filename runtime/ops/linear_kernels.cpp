@@ -85,7 +85,6 @@ std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearP
                                                WeightKind kind) {
   const char* kernel = kernel_of(kind);
   if (!kernel || batches != 1 || !applies(p, kind)) return std::nullopt;
-  if (kind == WeightKind::F8 && device.api != Api::OpenCL) return std::nullopt;  // no float8 shader tier yet
   KernelLaunch launch;
   launch.kernel = kernel;
   // Vulkan with k split (GPUs): one row of W per invocation; int32 sums meet in registers only.
