@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -232,17 +233,19 @@ Value layer_norm_op(Executor& ex, const std::string& name, const nn::LayerNorm& 
   return ex.reshape(ex.run1("layernorm", in, {{"eps", n.eps}}), original);
 }
 
-// Tensors of one dtype stacked along dim 0 (their other dims equal).
+// Tensors of one dtype stacked along dim 0 (their other dims equal), copied once.
 Tensor concat_rows(const std::vector<Tensor>& parts) {
   Shape shape = parts.front().shape();
   shape[0] = 0;
-  std::vector<std::byte> bytes;
+  for (const Tensor& part : parts) shape[0] += part.shape()[0];
+  Tensor out = Tensor::zeros(parts.front().dtype(), shape);
+  std::byte* at = out.raw_data();
   for (const Tensor& part : parts) {
-    const Tensor c = part.to(parts.front().dtype()).contiguous();
-    shape[0] += c.shape()[0];
-    bytes.insert(bytes.end(), c.raw_data(), c.raw_data() + c.nbytes());
+    const Tensor c = part.to(out.dtype()).contiguous();
+    std::memcpy(at, c.raw_data(), c.nbytes());
+    at += c.nbytes();
   }
-  return Tensor::from_bytes(parts.front().dtype(), shape, bytes);
+  return out;
 }
 
 // Whether the weights of `modules` stack into one Linear's: weight-only (or all float), one
