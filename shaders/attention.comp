@@ -123,10 +123,7 @@ void main() {
   if (p.dtype == DT_F32) {
     v_cache[dst] = qkv[src];
   } else {
-    // v's bytes, not a float round trip (NaN payloads stay); the word's other half may be another's.
-    const uint shift = (dst & 1u) * 16u;
-    atomicAnd(v_cache[dst >> 1], ~(0xFFFFu << shift));
-    atomicOr(v_cache[dst >> 1], WORD_HALF(qkv, src) << shift);
+    STORE_HALF_ATOMIC(v_cache, dst, WORD_HALF(qkv, src));  // v's bytes: NaN payloads stay
   }
 }
 #endif

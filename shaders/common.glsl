@@ -180,10 +180,19 @@ uint narrow_float_bits(uint bits, uint dtype) { return dtype == DT_F16 ? f32_bit
 // Element i of a float32/f16/bf16 tensor bound as `uint words[]`, as a float.
 #define LOAD_FLOAT(words, i, dtype) uintBitsToFloat(LOAD_FLOAT_BITS(words, i, dtype))
 
+// Replaces 16-bit element i of `words` with `code` by two atomics on its word, whose other half
+// another invocation may be writing at the same time (no 16-bit storage feature needed).
+#define STORE_HALF_ATOMIC(words, i, code)                  \
+  do {                                                     \
+    const uint half_i_ = (i);                              \
+    const uint half_shift_ = (half_i_ & 1u) * 16u;         \
+    atomicAnd(words[half_i_ >> 1], ~(0xFFFFu << half_shift_)); \
+    atomicOr(words[half_i_ >> 1], (code) << half_shift_);  \
+  } while (false)
+
 // Stores float v into element i of a float32/f16/bf16 tensor bound as `uint words[]`, with round
-// to nearest even. A 16-bit element shares its word with a neighbour that another invocation may
-// write at the same time, so it is replaced with two atomics on the word (no 16-bit storage
-// feature needed); kernels that write both halves of a word themselves can store whole words.
+// to nearest even; a 16-bit element through STORE_HALF_ATOMIC. Kernels that write both halves of
+// a word themselves can store whole words.
 #define STORE_FLOAT(words, i, dtype, v)                                                       \
   do {                                                                                        \
     const uint store_i_ = (i);                                                                \
@@ -191,10 +200,7 @@ uint narrow_float_bits(uint bits, uint dtype) { return dtype == DT_F16 ? f32_bit
     if ((dtype) == DT_F32) {                                                                  \
       words[store_i_] = store_bits_;                                                          \
     } else {                                                                                  \
-      const uint code_ = narrow_float_bits(store_bits_, dtype);                               \
-      const uint shift_ = (store_i_ & 1u) * 16u;                                              \
-      atomicAnd(words[store_i_ >> 1], ~(0xFFFFu << shift_));                                   \
-      atomicOr(words[store_i_ >> 1], code_ << shift_);                                         \
+      STORE_HALF_ATOMIC(words, store_i_, narrow_float_bits(store_bits_, dtype));              \
     }                                                                                         \
   } while (false)
 

@@ -8,15 +8,6 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
-// Replaces 16-bit element i of `words` with `code` by two atomics on its word, whose other half
-// another invocation may be writing at the same time.
-#define STORE_HALF_ATOMIC(words, i, code)                  \
-  do {                                                     \
-    const uint half_shift_ = ((i) & 1u) * 16u;             \
-    atomicAnd(words[(i) >> 1], ~(0xFFFFu << half_shift_)); \
-    atomicOr(words[(i) >> 1], (code) << half_shift_);      \
-  } while (false)
-
 #ifdef KV_WRITE
 layout(std430, binding = 0) buffer Cache { uint cache[]; };
 layout(std430, binding = 1) readonly buffer Src { uint src[]; };
