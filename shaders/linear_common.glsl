@@ -59,24 +59,29 @@ float linear_f16(uint h) {
   return uintBitsToFloat(sign | ((e + 112u) << 23) | (mt << 13));
 }
 
-// float8 code → float, bit-exact (host/float_format.h): E4M3FN bias 7, NaN = S.1111.111;
-// E4M3FNUZ bias 8, NaN = 0x80, no infinity or -0; E5M2 bias 15 with IEEE infinities and NaNs.
-float linear_decode_f8(uint fmt, uint b) {
+// Four float8 codes (the bytes of a word) → floats, bit-exact (host/float_format.h): E4M3FN bias 7,
+// NaN = S.1111.111; E4M3FNUZ bias 8, NaN = 0x80, no infinity or -0; E5M2 bias 15 with IEEE
+// infinities and NaNs. Normal and subnormal values are both computed and selected, without a
+// branch on the codes, so every lane of a SIMD CPU driver runs the same instructions; fmt is one
+// for the whole launch.
+vec4 linear_decode_f8x4(uint fmt, uint word) {
   const uint mbits = fmt == LIN_FMT_E5M2 ? 2u : 3u;
   const uint bias = fmt == LIN_FMT_E5M2 ? 15u : (fmt == LIN_FMT_E4M3FNUZ ? 8u : 7u);
-  const uint magnitude = b & 0x7Fu;
-  const uint e = magnitude >> mbits;
-  const uint mt = b & ((1u << mbits) - 1u);
-  const uint sign = (b & 0x80u) << 24;
-  if ((fmt == LIN_FMT_E4M3FNUZ && b == 0x80u) || (fmt == LIN_FMT_E4M3FN && magnitude == 0x7Fu)) {
-    return uintBitsToFloat(0x7FC00000u);
-  }
-  if (fmt == LIN_FMT_E5M2 && e == 31u) return uintBitsToFloat(sign | (mt != 0u ? 0x7FC00000u : 0x7F800000u));
+  const uvec4 b = (uvec4(word) >> uvec4(0u, 8u, 16u, 24u)) & 0xFFu;
+  const uvec4 magnitude = b & 0x7Fu, e = magnitude >> mbits, mt = b & ((1u << mbits) - 1u), sign = (b & 0x80u) << 24;
   // Subnormals: mt · 2^(1 - bias - mbits), a product of exact powers of two.
-  const uint bits = e == 0u ? floatBitsToUint(float(mt) * uintBitsToFloat((128u - bias - mbits) << 23))
-                            : (((e + 127u - bias) << 23) | (mt << (23u - mbits)));
-  return uintBitsToFloat(sign | bits);
+  const uvec4 subnormal = floatBitsToUint(vec4(mt) * uintBitsToFloat((128u - bias - mbits) << 23));
+  const uvec4 normal = ((e + (127u - bias)) << 23) | (mt << (23u - mbits));
+  uvec4 bits = mix(normal, subnormal, equal(e, uvec4(0u))) | sign;
+  if (fmt == LIN_FMT_E5M2) {
+    bits = mix(bits, mix(sign | 0x7F800000u, uvec4(0x7FC00000u), notEqual(mt, uvec4(0u))), equal(e, uvec4(31u)));
+  } else {
+    bits = mix(bits, uvec4(0x7FC00000u), fmt == LIN_FMT_E4M3FNUZ ? equal(b, uvec4(0x80u)) : equal(magnitude, uvec4(0x7Fu)));
+  }
+  return uintBitsToFloat(bits);
 }
+
+float linear_decode_f8(uint fmt, uint b) { return linear_decode_f8x4(fmt, b).x; }
 
 int linear_i8(uint b) { return int(b << 24) >> 24; }
 
@@ -155,8 +160,7 @@ ivec4 linear_i8x4(uint word) {
 
 vec4 linear_decode8x4(uint fmt, uint word) {
   if (fmt == LIN_FMT_I8) return vec4(linear_i8x4(word));
-  return vec4(linear_decode_f8(fmt, word & 0xFFu), linear_decode_f8(fmt, (word >> 8) & 0xFFu),
-              linear_decode_f8(fmt, (word >> 16) & 0xFFu), linear_decode_f8(fmt, word >> 24));
+  return linear_decode_f8x4(fmt, word);
 }
 
 // x[i..i+3], i a multiple of 4. f16 goes through the driver's conversion here (a flushed f16

@@ -286,30 +286,10 @@ float exact_group(uint unit, uint g, uint per_group, float s, float sh, uint xj)
 // W [m, k] row-major, k % 16 == 0; slice i of a slot takes every k_split-th 16 columns.
 #if defined(Q8) || defined(F8) || defined(FLOAT_W)
 #ifdef F8
-// The four float8 codes of a word as floats, bit-exact (linear_decode_f8's rules) and without a
-// branch on the codes: normal and subnormal values are both computed and selected, so every
-// lane of a SIMD CPU driver runs the same instructions. fmt (e4m3fn, e4m3fnuz or e5m2) is one
-// for the whole launch.
-vec4 f8x4(uint fmt, uint word) {
-  const uint mbits = fmt == LIN_FMT_E5M2 ? 2u : 3u;
-  const uint bias = fmt == LIN_FMT_E5M2 ? 15u : (fmt == LIN_FMT_E4M3FNUZ ? 8u : 7u);
-  const uvec4 b = (uvec4(word) >> uvec4(0u, 8u, 16u, 24u)) & 0xFFu;
-  const uvec4 magnitude = b & 0x7Fu, e = magnitude >> mbits, mt = b & ((1u << mbits) - 1u), sign = (b & 0x80u) << 24;
-  const uvec4 subnormal = floatBitsToUint(vec4(mt) * uintBitsToFloat((128u - bias - mbits) << 23));
-  const uvec4 normal = ((e + (127u - bias)) << 23) | (mt << (23u - mbits));
-  uvec4 bits = mix(normal, subnormal, equal(e, uvec4(0u))) | sign;
-  if (fmt == LIN_FMT_E5M2) {
-    bits = mix(bits, mix(sign | 0x7F800000u, uvec4(0x7FC00000u), notEqual(mt, uvec4(0u))), equal(e, uvec4(31u)));
-  } else {
-    bits = mix(bits, uvec4(0x7FC00000u), fmt == LIN_FMT_E4M3FNUZ ? equal(b, uvec4(0x80u)) : equal(magnitude, uvec4(0x7Fu)));
-  }
-  return uintBitsToFloat(bits);
-}
-
 // The 16 float8 codes of a uvec4 as floats; the per-row scale goes on the finished sum.
 void w16(uint row, uint c, out vec4 w[4]) {
   const uvec4 q = w_load16((row * p.k + c) / 16u);
-  for (uint i = 0u; i < 4u; ++i) w[i] = f8x4(p.w_format, q[i]);
+  for (uint i = 0u; i < 4u; ++i) w[i] = linear_decode_f8x4(p.w_format, q[i]);
 }
 #elif defined(Q8)
 // The 16 int8 codes of a uvec4, as floats (the per-row scale goes on the finished sum).
