@@ -120,9 +120,15 @@ struct StoredWeight {
   bool blocked = false;
 };
 
+// Whether module `name`'s weight (float, or quantized in either device layout) is uploaded.
+bool weight_on_device(Executor& ex, const std::string& name, bool quantized) {
+  if (!quantized) return ex.has_constant(name + ".weight");
+  return ex.has_constant(name + ".w.data") || ex.has_constant(name + ".w.blocked");
+}
+
 StoredWeight stored_weight(Executor& ex, const std::string& name, const nn::Module& m, bool blocked = false) {
   const std::string key = name + ".w.";
-  if (!ex.has_constant(key + "data") && !ex.has_constant(key + "blocked")) {
+  if (!weight_on_device(ex, name, /*quantized=*/true)) {
     const QuantizedWeight w = per_group_layout(nn::current_quantized_weight(m, name));
     const int64_t rows = w.shape.at(0), cols = shape_numel(w.shape) / rows;
     const int64_t group_size = w.group_size.value_or(cols);
@@ -308,11 +314,6 @@ std::unique_ptr<nn::Linear> stacked_linear(const std::vector<const nn::Linear*>&
     s.quant_state.frozen = std::move(w);
   }
   return stacked;
-}
-
-bool weight_on_device(Executor& ex, const std::string& name, bool quantized) {
-  if (!quantized) return ex.has_constant(name + ".weight");
-  return ex.has_constant(name + ".w.data") || ex.has_constant(name + ".w.blocked");
 }
 
 template <class Layer, class Op>
