@@ -17,6 +17,10 @@ void add_decode_ops(std::vector<OpDef>& ops) {
 
 namespace decode {
 
+Tensor int32_tensor(const std::vector<int32_t>& values) {
+  return Tensor::from_values(DType::I32, {static_cast<int64_t>(values.size())}, values);
+}
+
 void expect_same_float(const std::string& op, const std::vector<TensorSpec>& specs, const std::string& what) {
   for (const TensorSpec& s : specs) {
     if (!is_float_dtype(s.dtype) || s.dtype != specs.front().dtype) {

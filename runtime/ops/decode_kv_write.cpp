@@ -83,11 +83,6 @@ void kv_write_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, co
   ctx.launch(launch);
 }
 
-Tensor starts(std::vector<int32_t> values) {
-  const auto n = static_cast<int64_t>(values.size());
-  return Tensor::from_values(DType::I32, {n}, values);
-}
-
 std::vector<OpCase> kv_write_cases() {
   struct Case {
     Shape cache, rows;
@@ -107,7 +102,7 @@ std::vector<OpCase> kv_write_cases() {
     for (const Case& c : shapes) {
       cases.push_back({std::string(dtype_name(dtype)) + " cache" + shape_to_string(c.cache) + " new" +
                            shape_to_string(c.rows),
-                       {random_tensor(dtype, c.cache, seed), random_tensor(dtype, c.rows, seed + 1), starts(c.start)},
+                       {random_tensor(dtype, c.cache, seed), random_tensor(dtype, c.rows, seed + 1), decode::int32_tensor(c.start)},
                        {}});
       seed += 2;
     }
@@ -115,7 +110,7 @@ std::vector<OpCase> kv_write_cases() {
   // Special values are copied as bytes, NaN payloads included.
   const Tensor rows = decode::with_values_at(random_tensor(DType::BF16, {2, 2, 3}, seed), {0, 3, 5, 11},
                                              {NAN, INFINITY, -INFINITY, -0.0f});
-  cases.push_back({"bf16 new with NaN, inf, -0", {random_tensor(DType::BF16, {5, 2, 3}, seed + 1), rows, starts({3})}, {}});
+  cases.push_back({"bf16 new with NaN, inf, -0", {random_tensor(DType::BF16, {5, 2, 3}, seed + 1), rows, decode::int32_tensor({3})}, {}});
   return cases;
 }
 

@@ -32,6 +32,9 @@ void expect_same_float(const std::string& op, const std::vector<TensorSpec>& spe
 // Throws unless `spec` is int32 of exactly `shape`.
 void expect_i32_shape(const std::string& op, const std::string& what, const TensorSpec& spec, const Shape& shape);
 
+// An int32 vector tensor (positions, cache starts, lengths of conformance cases).
+Tensor int32_tensor(const std::vector<int32_t>& values);
+
 // `base` with the flat elements at `at` replaced by `values` (conformance inputs with NaN, ±inf, -0).
 Tensor with_values_at(const Tensor& base, const std::vector<int64_t>& at, const std::vector<float>& values);
 

@@ -84,11 +84,6 @@ void rope_kv_write_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& i
   ctx.launch(launch);
 }
 
-Tensor int32s(std::vector<int32_t> values) {
-  const auto n = static_cast<int64_t>(values.size());
-  return Tensor::from_values(DType::I32, {n}, values);
-}
-
 // HF's default inverse frequencies for rotary_dim dims, theta 10000.
 Tensor default_inv_freq(int64_t rotary_dim) {
   std::vector<float> inv(static_cast<size_t>(rotary_dim / 2));
@@ -117,15 +112,15 @@ std::vector<OpCase> rope_kv_write_cases() {
       const Shape qkv{c.n, c.q_heads + 2 * c.kv_heads, c.d}, cache{c.max_len, c.kv_heads, c.d};
       cases.push_back({dtype_tag(dtype) + "qkv" + shape_to_string(qkv) + " cache" + shape_to_string(cache) + " rotary " +
                            std::to_string(c.rotary),
-                       {random_tensor(dtype, qkv, seed), int32s(c.positions), default_inv_freq(c.rotary),
-                        random_tensor(dtype, cache, seed + 1), random_tensor(dtype, cache, seed + 2), int32s({c.start})},
+                       {random_tensor(dtype, qkv, seed), decode::int32_tensor(c.positions), default_inv_freq(c.rotary),
+                        random_tensor(dtype, cache, seed + 1), random_tensor(dtype, cache, seed + 2), decode::int32_tensor({c.start})},
                        {{"q_heads", static_cast<double>(c.q_heads)}}});
       seed += 3;
     }
     // NaN, ±inf and -0 in q, k and v: rotated as rope does, copied as bytes into v_cache.
     cases.push_back({dtype_tag(dtype) + "qkv[2,4,6] special values",
-                     {with_special_values(random_tensor(dtype, {2, 4, 6}, seed), 5, 1), int32s({0, 5}), default_inv_freq(6),
-                      random_tensor(dtype, {6, 1, 6}, seed + 1), random_tensor(dtype, {6, 1, 6}, seed + 2), int32s({4})},
+                     {with_special_values(random_tensor(dtype, {2, 4, 6}, seed), 5, 1), decode::int32_tensor({0, 5}), default_inv_freq(6),
+                      random_tensor(dtype, {6, 1, 6}, seed + 1), random_tensor(dtype, {6, 1, 6}, seed + 2), decode::int32_tensor({4})},
                      {{"q_heads", 2}}});
     seed += 3;
   }
