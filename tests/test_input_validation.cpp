@@ -29,6 +29,7 @@ namespace pq {
 namespace {
 
 using ::testing::HasSubstr;
+using test::error_of;
 using ::testing::Not;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -48,15 +49,6 @@ fs::path with_config(const test::TempDir& tmp, const fs::path& model, const json
   fs::copy(model, dir, fs::copy_options::recursive);
   std::ofstream(dir / "config.json", std::ios::trunc) << config.dump();
   return dir;
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 std::string load_error(const fs::path& dir) {

@@ -13,17 +13,9 @@ namespace pq {
 namespace {
 
 using ::testing::HasSubstr;
+using test::error_of;
 
 Tensor f32(Shape shape, std::vector<float> values) { return Tensor::from_values(DType::F32, std::move(shape), values); }
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(QTypes, NamesAndLimitsAreQuantos) {
   EXPECT_EQ(parse_qtype("qfloat8"), QType::QFloat8_E4M3FN);

@@ -50,6 +50,15 @@ bool both_nan(const std::byte* a, const std::byte* b, DType dtype) {
 
 ::testing::AssertionResult same_bits(const Tensor& ours, const Tensor& reference) { return compare(ours, reference, false); }
 
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 int64_t float32_ulps(float a, float b) {
   // Sign-magnitude bit patterns mapped onto one ordered integer line.
   const auto ordered = [](float f) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,9 @@ inline std::filesystem::path fixture(const std::string& name) {
 
 // Distance in float32 ulps between two finite floats (across zero too: -0 and +0 are 1 apart).
 int64_t float32_ulps(float a, float b);
+
+// The message of the exception `action` throws, or "(no error)".
+std::string error_of(const std::function<void()>& action);
 
 // Sets an environment variable for one scope, restoring what was there before.
 class ScopedEnv {
