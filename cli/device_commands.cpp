@@ -27,7 +27,8 @@ void print_device(const rt::DeviceInfo& d, std::ostream& out) {
       << "    fp16 storage " << yes_no(d.fp16_storage) << ", fp16 arithmetic " << yes_no(d.fp16_arithmetic)
       << ", int8 storage " << yes_no(d.int8_storage) << ", integer dot product " << yes_no(d.integer_dot_product) << "\n"
       << "    subgroup size " << (d.subgroup_size ? std::to_string(d.subgroup_size) : std::string("-"))
-      << ", max workgroup size " << d.max_workgroup_size << "\n";
+      << ", max workgroup size " << d.max_workgroup_size << "\n"
+      << "    kernel tiers " << d.tier_text() << " (supported: " << rt::tier_list(d.supported_tiers) << ")\n";
 }
 
 nlohmann::json device_json(const rt::DeviceInfo& d) {
@@ -45,7 +46,9 @@ nlohmann::json device_json(const rt::DeviceInfo& d) {
           {"int8_storage", d.int8_storage},
           {"integer_dot_product", d.integer_dot_product},
           {"subgroup_size", d.subgroup_size},
-          {"max_workgroup_size", d.max_workgroup_size}};
+          {"max_workgroup_size", d.max_workgroup_size},
+          {"kernel_tiers", d.tier_text()},
+          {"supported_kernel_tiers", rt::tier_list(d.supported_tiers)}};
 }
 
 nlohmann::json conformance_json(const std::vector<rt::ConformanceResult>& results) {
@@ -80,6 +83,8 @@ int run_conformance_command(const ConformanceArgs& args, std::ostream& out) {
   std::vector<rt::Device> devices;
   for (const auto& spec : args.devices.empty() ? rt::available_device_ids(false) : args.devices) {
     devices.push_back(rt::Device::open(spec));
+    if (args.default_tiers_only) continue;
+    for (const auto& profile : rt::tier_profile_ids(devices.back().info())) devices.push_back(rt::Device::open(profile));
   }
   if (devices.empty()) throw std::runtime_error("no OpenCL or Vulkan device to test (see `portaquant devices`)");
   rt::ConformanceOptions options;

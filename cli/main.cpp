@@ -154,6 +154,8 @@ void add_conformance(CLI::App& app, pq::cli::ConformanceArgs& args, int& exit_co
   cmd->add_option("--device", args.devices, "device to certify (repeatable; default: every OpenCL and Vulkan device)");
   cmd->add_option("--op", args.op_pattern, "shell pattern over op names")->capture_default_str();
   cmd->add_flag("--json", args.json, "print one JSON object instead of the table");
+  cmd->add_flag("--default-tiers-only", args.default_tiers_only,
+                "certify each device's default kernel tiers only (else also vulkan:N/baseline and its other tiers)");
   cmd->callback([&args, &exit_code] { exit_code = pq::cli::run_conformance_command(args, std::cout); });
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,10 +10,11 @@
 
 namespace pq::rt {
 
-// Each lists its devices (throwing a short reason when the API is unusable) and opens one.
+// Each lists its devices (throwing a short reason when the API is unusable) and opens one,
+// with its default kernel tiers or the ones named (runtime/kernel_tiers.h).
 std::vector<DeviceInfo> opencl_devices();
-std::shared_ptr<Backend> open_opencl_device(int index);
+std::shared_ptr<Backend> open_opencl_device(int index, const std::optional<KernelTiers>& tiers = std::nullopt);
 std::vector<DeviceInfo> vulkan_devices();
-std::shared_ptr<Backend> open_vulkan_device(int index);
+std::shared_ptr<Backend> open_vulkan_device(int index, const std::optional<KernelTiers>& tiers = std::nullopt);
 
 }  // namespace pq::rt

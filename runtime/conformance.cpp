@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iomanip>
@@ -221,7 +222,7 @@ std::vector<ConformanceResult> run_conformance(const std::vector<Device>& device
     if (fnmatch(options.op_pattern.c_str(), op.name.c_str(), 0) != 0) continue;
     const std::vector<OpCase> cases = op.cases();
     for (const auto& device : devices) {
-      if (device.is_cpu()) continue;
+      if (device.is_cpu() || (device.info().tiers_named && !op.reads_tiers)) continue;
       ConformanceResult result{op.name, device.info().id()};
       for (const auto& c : cases) run_case(device, op, c, result);
       if (options.on_result) options.on_result(result);
@@ -231,15 +232,27 @@ std::vector<ConformanceResult> run_conformance(const std::vector<Device>& device
   return results;
 }
 
+std::vector<std::string> tier_profile_ids(const DeviceInfo& device) {
+  std::vector<std::string> ids;
+  if (device.api == Api::Cpu || device.tiers_named) return ids;
+  for (const KernelTiers& tiers : other_tier_sets(device.supported_tiers, device.tiers)) {
+    ids.push_back(device.id() + "/" + tier_list(tiers));
+  }
+  return ids;
+}
+
 std::string format_conformance_table(const std::vector<ConformanceResult>& results) {
   const DType dtypes[] = {DType::F32, DType::F16, DType::BF16};
   std::ostringstream s;
-  s << std::left << std::setw(24) << "op" << std::setw(12) << "device" << std::right << std::setw(6) << "cases";
+  size_t device_width = 12;  // "vulkan:0/int64,subgroup,dot" is wider
+  for (const auto& r : results) device_width = std::max(device_width, r.device.size() + 2);
+  const int dw = static_cast<int>(device_width);
+  s << std::left << std::setw(24) << "op" << std::setw(dw) << "device" << std::right << std::setw(6) << "cases";
   for (const char* name : {"f32", "f16", "bf16"}) s << std::setw(11) << name;
   s << "  result\n";
   int failed = 0;
   for (const auto& r : results) {
-    s << std::left << std::setw(24) << r.op << std::setw(12) << r.device << std::right << std::setw(6) << r.cases;
+    s << std::left << std::setw(24) << r.op << std::setw(dw) << r.device << std::right << std::setw(6) << r.cases;
     for (DType d : dtypes) {
       const auto it = r.by_dtype.find(d);
       const std::string cell = it == r.by_dtype.end() ? "-"

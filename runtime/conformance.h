@@ -40,8 +40,14 @@ struct ConformanceOptions {
   std::function<void(const ConformanceResult&)> on_result;
 };
 
-// Runs every matching op on every device in `devices` (the CPU device is skipped: it is the reference).
+// Runs every matching op on every device in `devices` (the CPU device is skipped: it is the
+// reference). On a device opened with named kernel tiers ("vulkan:0/baseline") only the ops
+// whose kernels read the tiers run: the others are the same kernels as on its default.
 std::vector<ConformanceResult> run_conformance(const std::vector<Device>& devices, const ConformanceOptions& options);
+
+// What certifying a device opened with its default tiers runs besides it: its id with each of
+// its other tier sets ("vulkan:0/baseline", "vulkan:0/subgroup", ...); none for OpenCL today.
+std::vector<std::string> tier_profile_ids(const DeviceInfo& device);
 
 // Default NMSE bounds of float16 and bfloat16 outputs. The device and the reference round
 // float32 values that agree to ~1e-6 relative; where such a pair straddles a rounding boundary

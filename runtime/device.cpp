@@ -10,11 +10,11 @@ namespace pq::rt {
 
 #ifndef PORTAQUANT_HAVE_OPENCL
 std::vector<DeviceInfo> opencl_devices() { throw std::runtime_error("not compiled in (configure with -DPORTAQUANT_OPENCL=ON)"); }
-std::shared_ptr<Backend> open_opencl_device(int) { return nullptr; }
+std::shared_ptr<Backend> open_opencl_device(int, const std::optional<KernelTiers>&) { return nullptr; }
 #endif
 #ifndef PORTAQUANT_HAVE_VULKAN
 std::vector<DeviceInfo> vulkan_devices() { throw std::runtime_error("not compiled in (configure with -DPORTAQUANT_VULKAN=ON)"); }
-std::shared_ptr<Backend> open_vulkan_device(int) { return nullptr; }
+std::shared_ptr<Backend> open_vulkan_device(int, const std::optional<KernelTiers>&) { return nullptr; }
 #endif
 
 namespace {
@@ -82,17 +82,23 @@ std::vector<std::string> available_device_ids(bool include_cpu) {
   return ids;
 }
 
-Device Device::open(const std::string& spec) {
-  if (spec == "auto") return open(best_device_spec());
+Device Device::open(const std::string& full_spec) {
+  if (full_spec == "auto") return open(best_device_spec());
   Device device;
-  if (spec == "cpu") {
+  if (full_spec == "cpu") {
     device.info_ = cpu_info();
     return device;
   }
+  // "vulkan:0/baseline": the kernel tiers after the slash.
+  const auto slash = full_spec.find('/');
+  const std::string spec = full_spec.substr(0, slash);
+  std::optional<KernelTiers> tiers;
+  if (slash != std::string::npos) tiers = parse_tier_list(full_spec.substr(slash + 1), full_spec);
   const auto colon = spec.find(':');
   const std::string api_text = spec.substr(0, colon);
   if (api_text != "opencl" && api_text != "vulkan") {
-    throw std::invalid_argument("unknown device '" + spec + "' (use auto, cpu, opencl, opencl:N, vulkan or vulkan:N)");
+    throw std::invalid_argument("unknown device '" + full_spec + "' (use auto, cpu, opencl, opencl:N, vulkan or vulkan:N, "
+                                "optionally followed by /TIERS, e.g. vulkan:0/baseline)");
   }
   const Api api = api_text == "opencl" ? Api::OpenCL : Api::Vulkan;
   std::string reason;
@@ -114,7 +120,7 @@ Device Device::open(const std::string& spec) {
                                std::to_string(devices.size()) + " device(s), 0.." + std::to_string(devices.size() - 1));
     }
   }
-  device.backend_ = api == Api::OpenCL ? open_opencl_device(index) : open_vulkan_device(index);
+  device.backend_ = api == Api::OpenCL ? open_opencl_device(index, tiers) : open_vulkan_device(index, tiers);
   device.info_ = device.backend_->info();
   return device;
 }

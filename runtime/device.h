@@ -1,5 +1,7 @@
 // Devices by name: "cpu" (the reference backend), "opencl:N", "vulkan:N", "opencl"/"vulkan"
-// for the best device of that API, or "auto" for the best device of all. The default comes
+// for the best device of that API, or "auto" for the best device of all. An OpenCL or Vulkan
+// spec may end in "/TIERS" to run other kernel tiers than the device's default
+// (runtime/kernel_tiers.h: "vulkan:0/baseline", "vulkan/subgroup,dot"). The default comes
 // from $PORTAQUANT_DEVICE, else "cpu".
 #pragma once
 

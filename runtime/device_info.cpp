@@ -12,7 +12,10 @@ std::string_view api_name(Api api) {
 }
 
 std::string DeviceInfo::id() const {
-  return api == Api::Cpu ? std::string("cpu") : std::string(api_name(api)) + ":" + std::to_string(index);
+  if (api == Api::Cpu) return "cpu";
+  return std::string(api_name(api)) + ":" + std::to_string(index) + (tiers_named ? "/" + tier_text() : "");
 }
+
+std::string DeviceInfo::tier_text() const { return tier_list(tiers); }
 
 }  // namespace pq::rt

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/kernel_tiers.h"
+
 namespace pq::rt {
 
 enum class Api : uint8_t { Cpu, OpenCL, Vulkan };
@@ -27,12 +29,17 @@ struct DeviceInfo {
   bool fp16_arithmetic = false;
   bool int8_storage = false;
   bool integer_dot_product = false;
-  bool int64_arithmetic = false;  // 64-bit integers in kernels (Vulkan shaderInt64)
   uint32_t subgroup_size = 0;     // 0 = none / unknown
   uint32_t max_workgroup_size = 0;
   uint64_t shared_memory_bytes = 0;
+  KernelTiers supported_tiers;    // runtime/kernel_tiers.h
+  KernelTiers tiers;              // the tiers the kernels use
+  bool tiers_named = false;       // `tiers` come from the device spec, not the probe's choice
 
-  std::string id() const;         // "cpu", "opencl:0", "vulkan:1"
+  std::string tier_text() const;  // tier_list(tiers)
+
+  // "cpu", "opencl:0", "vulkan:1"; with the tiers when the spec named them: "vulkan:0/baseline".
+  std::string id() const;
 };
 
 }  // namespace pq::rt

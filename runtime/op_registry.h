@@ -96,6 +96,7 @@ struct OpDef {
   std::function<std::vector<OpCase>()> cases;
   std::vector<OutputCheck> checks;  // one per output
   std::vector<InPlace> in_place;    // outputs that are inputs updated in place
+  bool reads_tiers = false;         // its kernels differ by the device's kernel tiers (runtime/kernel_tiers.h)
 };
 
 // The input that output `output` of `op` updates in place, if any.

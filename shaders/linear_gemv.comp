@@ -13,22 +13,46 @@
 // (lavapipe) load once for all lanes; GPUs split k to have enough loads in flight. Every
 // weight is read once per tile of x.
 //
-// Tiers: the _i64 variants (devices with shaderInt64) load through 64-bit words: SIMD CPU
-// drivers (lavapipe) fetch every component of a load on its own, so 16 bytes in two components
-// cost half of four. The baseline loads 32-bit words.
+// Tiers (runtime/kernel_tiers.h), each a variant suffix beside the baseline, which loads 32-bit
+// words and meets the slices of a split k in shared memory:
+//   _sg   the slices of a slot are the lanes of one subgroup (k_split = gl_SubgroupSize) and
+//         meet through subgroupAdd; int8 × int8 splits k too, its int32 sums stay exact.
+//   _dot  int8 × int8 through packed 4 × 8-bit dot products (SPV_KHR_integer_dot_product).
+//   _i64  loads through 64-bit words (shaderInt64): SIMD CPU drivers (lavapipe) fetch every
+//         component of a load on its own, so 16 bytes in two components cost half of four.
 //! variant linear_q4 -DQ4
 //! variant linear_q8 -DQ8
 //! variant linear_f8 -DF8
 //! variant linear_f -DFLOAT_W
 //! variant linear_i8 -DI8
+//! variant linear_i8_dot -DI8 -DINT_DOT
 //! variant linear_q4_i64 -DQ4 -DWIDE64
 //! variant linear_q8_i64 -DQ8 -DWIDE64
 //! variant linear_f8_i64 -DF8 -DWIDE64
 //! variant linear_f_i64 -DFLOAT_W -DWIDE64
 //! variant linear_i8_i64 -DI8 -DWIDE64
+//! variant linear_i8_dot_i64 -DI8 -DINT_DOT -DWIDE64
+//! variant linear_q4_sg -DQ4 -DSUBGROUP_SUMS --target-env vulkan1.1
+//! variant linear_q8_sg -DQ8 -DSUBGROUP_SUMS --target-env vulkan1.1
+//! variant linear_f8_sg -DF8 -DSUBGROUP_SUMS --target-env vulkan1.1
+//! variant linear_f_sg -DFLOAT_W -DSUBGROUP_SUMS --target-env vulkan1.1
+//! variant linear_i8_sg -DI8 -DSUBGROUP_SUMS --target-env vulkan1.1
+//! variant linear_i8_sg_dot -DI8 -DSUBGROUP_SUMS -DINT_DOT --target-env vulkan1.1
+//! variant linear_q4_sg_i64 -DQ4 -DSUBGROUP_SUMS -DWIDE64 --target-env vulkan1.1
+//! variant linear_q8_sg_i64 -DQ8 -DSUBGROUP_SUMS -DWIDE64 --target-env vulkan1.1
+//! variant linear_f8_sg_i64 -DF8 -DSUBGROUP_SUMS -DWIDE64 --target-env vulkan1.1
+//! variant linear_f_sg_i64 -DFLOAT_W -DSUBGROUP_SUMS -DWIDE64 --target-env vulkan1.1
+//! variant linear_i8_sg_i64 -DI8 -DSUBGROUP_SUMS -DWIDE64 --target-env vulkan1.1
+//! variant linear_i8_sg_dot_i64 -DI8 -DSUBGROUP_SUMS -DINT_DOT -DWIDE64 --target-env vulkan1.1
 #extension GL_GOOGLE_include_directive : require
 #ifdef WIDE64
 #extension GL_ARB_gpu_shader_int64 : require
+#endif
+#ifdef SUBGROUP_SUMS
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
+#ifdef INT_DOT
+#extension GL_EXT_spirv_intrinsics : require
 #endif
 #include "linear_common.glsl"
 
@@ -114,11 +138,17 @@ struct Slot {
 };
 
 Slot this_slot(uint NX) {
-  const uint slots_per_group = gl_WorkGroupSize.x / p.k_split;
-  const uint lid = gl_LocalInvocationID.x;
   const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;  // wrapped past 65535
   const uint j0 = gl_WorkGroupID.z * NX;
-  return Slot(group * slots_per_group + lid % slots_per_group, lid / slots_per_group, j0, min(NX, p.n - min(p.n, j0)));
+  const uint nx = min(NX, p.n - min(p.n, j0));
+#ifdef SUBGROUP_SUMS
+  // One slot per subgroup, its lanes the slices (the host sets k_split = the subgroup size).
+  return Slot(group * gl_NumSubgroups + gl_SubgroupID, gl_SubgroupInvocationID, j0, nx);
+#else
+  const uint slots_per_group = gl_WorkGroupSize.x / p.k_split;
+  const uint lid = gl_LocalInvocationID.x;
+  return Slot(group * slots_per_group + lid % slots_per_group, lid / slots_per_group, j0, nx);
+#endif
 }
 
 // Row t of a slot: lane (index mod 8) of row group (index / 8)·ROWS + t.
@@ -126,19 +156,23 @@ uint slot_row(Slot slot, uint t, uint rows) {
   return ((slot.index / LIN_ROW_GROUP) * rows + t) * LIN_ROW_GROUP + slot.index % LIN_ROW_GROUP;
 }
 
-// Sums the slices of a slot (k_split > 1); true for the invocation that then holds the total.
-// Every invocation of the workgroup calls it (barriers).
-bool reduce_slices(inout float acc[LIN_MAX_N], Slot slot) {
+// Sums the slices of a slot (k_split > 1) over its first nx values; true for the invocation
+// that then holds the total. Every invocation of the workgroup calls it (barriers).
+bool reduce_slices(inout float acc[LIN_MAX_N], Slot slot, uint nx) {
   if (p.k_split == 1u) return true;
+#ifdef SUBGROUP_SUMS
+  for (uint j = 0u; j < nx; ++j) acc[j] = subgroupAdd(acc[j]);
+#else
   const uint slots_per_group = gl_WorkGroupSize.x / p.k_split;
-  for (uint j = 0u; j < LIN_MAX_N; ++j) partial[gl_LocalInvocationID.x][j] = acc[j];
+  for (uint j = 0u; j < nx; ++j) partial[gl_LocalInvocationID.x][j] = acc[j];
   barrier();
   if (slot.slice == 0u) {
     for (uint s = 1u; s < p.k_split; ++s) {
-      for (uint j = 0u; j < LIN_MAX_N; ++j) acc[j] += partial[s * slots_per_group + gl_LocalInvocationID.x][j];
+      for (uint j = 0u; j < nx; ++j) acc[j] += partial[s * slots_per_group + gl_LocalInvocationID.x][j];
     }
   }
   barrier();  // before `partial` is written again
+#endif
   return slot.slice == 0u;
 }
 
@@ -150,7 +184,7 @@ bool reduce_slices(inout float acc[LIN_MAX_N], Slot slot) {
     float total[LIN_MAX_N];                                                                              \
     for (uint j = 0u; j < LIN_MAX_N; ++j) total[j] = j < NX ? float(acc[t][min(j, NX - 1u)]) : 0.0;     \
     const uint row = ROW_OF_T;                                                                           \
-    if (reduce_slices(total, slot) && row < p.m) {                                                       \
+    if (reduce_slices(total, slot, NX) && row < p.m) {                                                   \
       for (uint j = 0u; j < NX; ++j) {                                                                   \
         if (j < slot.nx) STORE_FLOAT(y_words, (slot.j0 + j) * p.y_row_stride + row, p.y_format, linear_finish(total[j], row)); \
       }                                                                                                  \
@@ -335,10 +369,23 @@ ivec4 i8x4(uint word) {
   return ivec4(bitfieldExtract(v, 0, 8), bitfieldExtract(v, 8, 8), bitfieldExtract(v, 16, 8), bitfieldExtract(v, 24, 8));
 }
 
-int idot(ivec4 a, ivec4 b) {
-  const ivec4 prod = a * b;
+#ifdef INT_DOT
+// OpSDot on two words of four int8 each (capabilities DotProduct, DotProductInput4x8BitPacked;
+// format 0 = PackedVectorFormat4x8Bit). x's codes stay packed.
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
+int packed_sdot(uint a, uint b, spirv_literal int packed_format);
+#define X_CODES uint
+X_CODES x_codes(uint word) { return word; }
+int dot4(uint w, uint x) { return packed_sdot(w, x, 0); }
+#else
+// x's codes unpacked once, for every row of the tile.
+#define X_CODES ivec4
+X_CODES x_codes(uint word) { return i8x4(word); }
+int dot4(uint w, ivec4 x) {
+  const ivec4 prod = i8x4(w) * x;
   return prod.x + prod.y + prod.z + prod.w;
 }
+#endif
 
 void store_int_tile_row(uint row, Slot slot, int total[LIN_MAX_N]) {
   for (uint j = 0u; j < LIN_MAX_N; ++j) {
@@ -353,8 +400,16 @@ void store_int_tile_row(uint row, Slot slot, int total[LIN_MAX_N]) {
   }
 }
 
-// The int32 sums of the slices meet in shared memory as floats would not be exact: k_split is
-// 1 for this kernel (runtime/ops/linear_kernels.cpp).
+// Slices of k (the _sg variants only: int32 sums met as floats in shared memory would not be
+// exact, so k_split is 1 otherwise, runtime/ops/linear_kernels.cpp) meet through subgroupAdd.
+int slice_total(int v) {
+#ifdef SUBGROUP_SUMS
+  return subgroupAdd(v);
+#else
+  return v;
+#endif
+}
+
 #define TILE(ROWS, NX)                                                                                \
   {                                                                                                   \
     const Slot slot = this_slot(NX);                                                                  \
@@ -364,23 +419,22 @@ void store_int_tile_row(uint row, Slot slot, int total[LIN_MAX_N]) {
     for (uint t = 0u; t < ROWS; ++t) {                                                                \
       for (uint j = 0u; j < NX; ++j) acc[t][j] = 0;                                                   \
     }                                                                                                 \
-    for (uint c = 0u; c < p.k; c += 16u) {                                                            \
+    for (uint c = 16u * slot.slice; c < p.k; c += 16u * p.k_split) {                                  \
       uvec4 w[ROWS];                                                                                  \
       for (uint t = 0u; t < ROWS; ++t) w[t] = w_load16((rows[t] * p.k + c) / 16u);                    \
       for (uint j = 0u; j < NX; ++j) {                                                                \
         const uvec4 xw = x_load16((x_row(slot, j) * p.k + c) / 16u);                                  \
-        const ivec4 x0 = i8x4(xw.x), x1 = i8x4(xw.y), x2 = i8x4(xw.z), x3 = i8x4(xw.w);               \
+        const X_CODES x0 = x_codes(xw.x), x1 = x_codes(xw.y), x2 = x_codes(xw.z), x3 = x_codes(xw.w); \
         for (uint t = 0u; t < ROWS; ++t) {                                                            \
-          acc[t][j] += idot(i8x4(w[t].x), x0) + idot(i8x4(w[t].y), x1) + idot(i8x4(w[t].z), x2) +     \
-                       idot(i8x4(w[t].w), x3);                                                        \
+          acc[t][j] += dot4(w[t].x, x0) + dot4(w[t].y, x1) + dot4(w[t].z, x2) + dot4(w[t].w, x3);     \
         }                                                                                             \
       }                                                                                               \
     }                                                                                                 \
     for (uint t = 0u; t < ROWS; ++t) {                                                                \
       const uint row = slot_row(slot, t, ROWS);                                                       \
       int total[LIN_MAX_N];                                                                           \
-      for (uint j = 0u; j < LIN_MAX_N; ++j) total[j] = j < NX ? acc[t][min(j, NX - 1u)] : 0;          \
-      if (row < p.m) store_int_tile_row(row, slot, total);                                            \
+      for (uint j = 0u; j < LIN_MAX_N; ++j) total[j] = j < NX ? slice_total(acc[t][min(j, NX - 1u)]) : 0; \
+      if (row < p.m && slot.slice == 0u) store_int_tile_row(row, slot, total);                        \
     }                                                                                                 \
   }
 #endif

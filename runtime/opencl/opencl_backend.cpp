@@ -146,8 +146,10 @@ std::unique_ptr<RecordedPlan> OpenCLBackend::record(const std::function<void()>&
 
 namespace pq::rt {
 
-std::shared_ptr<Backend> open_opencl_device(int index) {
-  return std::make_shared<opencl::OpenCLBackend>(opencl::OpenCLContext::open(index));
+std::shared_ptr<Backend> open_opencl_device(int index, const std::optional<KernelTiers>& tiers) {
+  auto context = opencl::OpenCLContext::open(index);
+  if (tiers) name_tiers(context->info, *tiers);
+  return std::make_shared<opencl::OpenCLBackend>(std::move(context));
 }
 
 }  // namespace pq::rt

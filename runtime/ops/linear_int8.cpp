@@ -192,6 +192,7 @@ void add_int8_linear_ops(std::vector<OpDef>& ops) {
   w8a8.encode = encode_w8a8;
   w8a8.cases = w8a8_cases;
   w8a8.checks = {OutputCheck{}};
+  w8a8.reads_tiers = true;
   ops.push_back(std::move(w8a8));
 
   OpDef i32;
@@ -202,6 +203,7 @@ void add_int8_linear_ops(std::vector<OpDef>& ops) {
   i32.encode = encode_i32;
   i32.cases = i32_cases;
   i32.checks = {OutputCheck{.exact = true}};
+  i32.reads_tiers = true;
   ops.push_back(std::move(i32));
 }
 

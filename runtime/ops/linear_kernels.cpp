@@ -8,9 +8,9 @@
 // dimension z walks the tiles of x, so n ≤ 8 is one tile: the GEMV), chosen from n so that
 // its accumulators stay in registers: 8 × 1, 4 × 2, 2 × 4, 1 × 8, and 4 × 4 for GEMM (6 × 4 for
 // OpenCL's int8 × int8 GEMM).
-// Vulkan GPUs also split k across k_split invocations that meet once in shared memory.
+// Vulkan devices with the ksplit or subgroup tier (GPUs, runtime/kernel_tiers.h) also split k
+// across k_split invocations that meet once, in shared memory or through subgroupAdd.
 #include <algorithm>
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -64,19 +64,23 @@ void set_grid(KernelLaunch& launch, uint64_t items, uint32_t local, uint32_t til
   launch.groups = {static_cast<uint32_t>(std::min(groups, kMaxGroups)), ceil_div(groups, kMaxGroups), tiles};
 }
 
-bool cpu_device(const DeviceInfo& device) { return device.device_type == "cpu"; }
+// Vulkan: invocations sharing a row's k. The subgroup tier splits over one subgroup's lanes
+// (power-of-two sizes up to kVulkanGpuLocal, fixed: runtime/vulkan/vulkan_probe.cpp); int8 ×
+// int8 sums meet exactly only there (as int32), not as floats in shared memory.
+uint32_t k_split_for(const DeviceInfo& device, WeightKind kind) {
+  if (device.api != Api::Vulkan) return 1;
+  if (device.tiers.subgroup) return device.subgroup_size;
+  return device.tiers.ksplit && kind != WeightKind::I8xI8 ? kVulkanGpuKSplit : 1;
+}
 
-// Vulkan: invocations sharing a row's k. PORTAQUANT_LINEAR_K_SPLIT (1, 2, 4, ... 64) overrides
-// the choice by device type, for tuning and to check the GPU path on a CPU device.
-uint32_t k_split_for(const DeviceInfo& device) {
-  if (const char* env = std::getenv("PORTAQUANT_LINEAR_K_SPLIT")) {
-    const long v = std::strtol(env, nullptr, 10);
-    if (v < 1 || v > static_cast<long>(kVulkanGpuLocal) || (v & (v - 1)) != 0) {
-      throw std::invalid_argument("PORTAQUANT_LINEAR_K_SPLIT must be a power of two from 1 to 64, got '" + std::string(env) + "'");
-    }
-    return static_cast<uint32_t>(v);
-  }
-  return cpu_device(device) ? 1 : kVulkanGpuKSplit;
+// shaders/linear_gemv.comp's variants: the kernel, then _sg (subgroup sums), _dot (int8 dot
+// products), _i64 (64-bit loads).
+std::string vulkan_variant(const char* kernel, const DeviceInfo& device, uint32_t k_split, WeightKind kind) {
+  std::string name = kernel;
+  if (k_split > 1 && device.tiers.subgroup) name += "_sg";
+  if (kind == WeightKind::I8xI8 && device.tiers.dot) name += "_dot";
+  if (device.tiers.int64) name += "_i64";
+  return name;
 }
 
 }  // namespace
@@ -87,10 +91,9 @@ std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearP
   if (!kernel || batches != 1 || !applies(p, kind)) return std::nullopt;
   KernelLaunch launch;
   launch.kernel = kernel;
-  // Vulkan with k split (GPUs): one row of W per invocation; int32 sums meet in registers only.
-  const uint32_t k_split = device.api == Api::OpenCL || kind == WeightKind::I8xI8 ? 1 : k_split_for(device);
+  // Vulkan with k split (GPUs): one row of W per invocation.
+  const uint32_t k_split = k_split_for(device, kind);
   const Tile tile = k_split == 1 ? tile_for(p.n, kind, device.api) : Tile{1, std::min(p.n, kGemvMaxRows)};
-  const bool cpu = device.api == Api::OpenCL || cpu_device(device);
   p.rows_per_item = tile.rows;
   p.x_rows_per_item = tile.x_rows;
   p.k_split = k_split;
@@ -99,13 +102,12 @@ std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearP
   if (device.api == Api::OpenCL) {  // one flat grid over (rows of W, tiles of x), x fastest
     set_grid(launch, uint64_t{ceil_div(p.m, tile.rows)} * x_tiles, kOpenCLLocal, 1);
   } else {
-    // shaders/linear_gemv.comp: slots of `rows` rows in 8-row lanes, k_split invocations each;
-    // the _i64 tier loads through 64-bit words.
-    if (device.int64_arithmetic) launch.kernel += "_i64";
+    // shaders/linear_gemv.comp: slots of `rows` rows in 8-row lanes, k_split invocations each.
+    launch.kernel = vulkan_variant(kernel, device, k_split, kind);
     const auto is = [](uint32_t format, ElemFormat f) { return format == static_cast<uint32_t>(f) ? 1u : 0u; };
     launch.constants = {p.rows_per_item, p.x_rows_per_item, is(p.x_format, ElemFormat::F32), is(p.x_format, ElemFormat::F16),
                         is(p.w_format, ElemFormat::F32), is(p.w_format, ElemFormat::F16)};
-    const uint32_t local = cpu && k_split == 1 ? kVulkanCpuLocal : kVulkanGpuLocal;
+    const uint32_t local = k_split == 1 && device.device_type == "cpu" ? kVulkanCpuLocal : kVulkanGpuLocal;
     const uint64_t slots = uint64_t{ceil_div(p.m, 8 * tile.rows)} * 8;
     set_grid(launch, ceil_div(slots, local / p.k_split) * uint64_t{local}, local, x_tiles);
   }

@@ -210,6 +210,7 @@ void add_float_matmul_ops(std::vector<OpDef>& ops) {
                    "transpose_b=1; A and B float32/float16/bfloat16, y in A's dtype unless dtype (0/1/2) says otherwise "
                    "(all-float32: CLBlast on OpenCL unless blas=0)";
   matmul.cases = matmul_cases;
+  matmul.reads_tiers = true;  // B [m,k] (transpose_b) runs linear_kernels.cpp's float-weight kernel
   ops.push_back(std::move(matmul));
 
   OpDef bmm = matmul_op("bmm_f32", 3);

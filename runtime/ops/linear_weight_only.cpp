@@ -485,6 +485,7 @@ void add_weight_only_linear_ops(std::vector<OpDef>& ops) {
   qbytes.encode = encode_qbytes;
   qbytes.cases = qbytes_cases;
   qbytes.checks = {OutputCheck{}};
+  qbytes.reads_tiers = true;
   ops.push_back(std::move(qbytes));
 
   OpDef qbits;
@@ -497,6 +498,7 @@ void add_weight_only_linear_ops(std::vector<OpDef>& ops) {
   qbits.infer = [](const std::vector<TensorSpec>& in, const OpParams& p) { return infer_qbits("linear_qbits", in, p); };
   qbits.reference = reference_qbits;
   qbits.encode = encode_qbits;
+  qbits.reads_tiers = true;
   qbits.cases = qbits_cases;
   qbits.checks = {OutputCheck{}};
   ops.push_back(std::move(qbits));

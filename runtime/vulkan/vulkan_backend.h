@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "runtime/backend.h"
 
@@ -20,6 +21,7 @@ struct VulkanBackendOptions {
   // Copy through a staging buffer even when device memory is host-visible, so that the path
   // discrete GPUs take can be tested on lavapipe and integrated GPUs.
   bool force_staging = false;
+  std::optional<KernelTiers> tiers;  // the device's default tiers unless named
 };
 
 std::shared_ptr<Backend> open_vulkan_device(int index, const VulkanBackendOptions& options);

@@ -29,7 +29,9 @@ std::vector<DeviceInfo> vulkan_devices() {
   return devices;
 }
 
-std::shared_ptr<Backend> open_vulkan_device(int index) { return open_vulkan_device(index, VulkanBackendOptions{}); }
+std::shared_ptr<Backend> open_vulkan_device(int index, const std::optional<KernelTiers>& tiers) {
+  return open_vulkan_device(index, VulkanBackendOptions{.tiers = tiers});
+}
 
 std::shared_ptr<Backend> open_vulkan_device(int index, const VulkanBackendOptions& options) {
   auto instance = vulkan::VulkanInstance::acquire();
@@ -39,6 +41,7 @@ std::shared_ptr<Backend> open_vulkan_device(int index, const VulkanBackendOption
                             std::to_string(handles.size()) + " Vulkan device(s)");
   }
   auto probe = vulkan::probe_physical_device(*instance, handles[index], index);
+  if (options.tiers) name_tiers(probe.info, *options.tiers);
   auto device = std::make_shared<vulkan::VulkanDevice>(std::move(instance), std::move(probe));
   return std::make_shared<vulkan::VulkanBackend>(std::move(device), options);
 }

@@ -99,13 +99,28 @@ std::string read_extended_properties(const VulkanInstance& instance, PhysicalDev
   const bool has_maintenance3 = core_1_1 || probe.has_extension(VK_KHR_MAINTENANCE_3_EXTENSION_NAME);
   const bool has_driver = probe.usable_api_version >= VK_API_VERSION_1_2 ||
                           probe.has_extension(VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
+  VkPhysicalDeviceSubgroupSizeControlPropertiesEXT size_control{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES_EXT};
+  VkPhysicalDeviceShaderIntegerDotProductPropertiesKHR dot{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES_KHR};
+  const bool has_size_control = core_1_1 && probe.has_extension(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+  const bool has_dot = probe.has_extension(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
   ChainBuilder chain(&properties);
   if (has_maintenance3) chain.append(&maintenance3);
   if (core_1_1) chain.append(&subgroup);
   if (has_driver) chain.append(&driver);
+  if (has_size_control) chain.append(&size_control);
+  if (has_dot) chain.append(&dot);
   instance.get_properties2(probe.handle, &properties);
   if (has_maintenance3) probe.max_allocation_bytes = maintenance3.maxMemoryAllocationSize;
-  if (core_1_1) probe.info.subgroup_size = subgroup.subgroupSize;
+  if (core_1_1) {
+    probe.info.subgroup_size = subgroup.subgroupSize;
+    probe.subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                                (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  }
+  // Without size control a driver may compile a shader for fewer lanes than subgroupSize
+  // (Intel, AMD): the subgroup tier needs the size the host plans with.
+  probe.subgroup_size_fixed = has_size_control && size_control.minSubgroupSize == size_control.maxSubgroupSize &&
+                              size_control.maxSubgroupSize == subgroup.subgroupSize;
+  probe.dot_accelerated = has_dot && dot.integerDotProduct4x8BitPackedSignedAccelerated;
   if (!has_driver) return {};
   std::string text = driver.driverName;
   if (driver.driverInfo[0] != '\0') text += std::string(text.empty() ? "" : " ") + driver.driverInfo;
@@ -118,6 +133,35 @@ uint64_t largest_device_local_heap(const VkPhysicalDeviceMemoryProperties& memor
     if (memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) largest = std::max(largest, memory.memoryHeaps[i].size);
   }
   return largest;
+}
+
+// The linear shaders' split needs a power-of-two subgroup no wider than their workgroup
+// (shaders/linear_gemv.comp LIN_LOCAL = 64).
+bool subgroup_split_fits(const PhysicalDeviceProbe& probe) {
+  const uint32_t lanes = probe.info.subgroup_size;
+  return probe.subgroup_arithmetic && probe.subgroup_size_fixed && lanes >= 2 && lanes <= 64 && (lanes & (lanes - 1)) == 0;
+}
+
+KernelTiers supported_tiers(const PhysicalDeviceProbe& probe) {
+  KernelTiers t;
+  t.int64 = probe.features.shader_int64;
+  t.ksplit = true;  // shared memory and barriers: core
+  t.subgroup = subgroup_split_fits(probe);
+  t.dot = probe.features.integer_dot_product;
+  return t;
+}
+
+// CPU drivers run one invocation per row with all of k (no split: their SIMD lanes share the
+// loads of x); GPUs split k, through subgroups where they can.
+KernelTiers default_tiers(const PhysicalDeviceProbe& probe) {
+  const KernelTiers supported = supported_tiers(probe);
+  const bool gpu = probe.properties.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
+  KernelTiers t;
+  t.int64 = supported.int64;
+  t.subgroup = gpu && supported.subgroup;
+  t.ksplit = gpu && !t.subgroup;
+  t.dot = supported.dot && probe.dot_accelerated;
+  return t;
 }
 
 }  // namespace
@@ -159,12 +203,10 @@ PhysicalDeviceProbe probe_physical_device(const VulkanInstance& instance, VkPhys
   info.fp16_arithmetic = probe.features.shader_float16;
   info.int8_storage = probe.features.storage_buffer_8bit;
   info.integer_dot_product = probe.features.integer_dot_product;
-  // PORTAQUANT_VULKAN_DISABLE=int64 keeps the kernels on the 32-bit baseline tier (the feature
-  // stays enabled on the device), so the baseline can be checked on a device that has the tier.
-  const char* disable = std::getenv("PORTAQUANT_VULKAN_DISABLE");
-  info.int64_arithmetic = probe.features.shader_int64 && !(disable && std::string_view(disable).find("int64") != std::string_view::npos);
   info.max_workgroup_size = limits.maxComputeWorkGroupInvocations;
   info.shared_memory_bytes = limits.maxComputeSharedMemorySize;
+  info.supported_tiers = supported_tiers(probe);
+  info.tiers = default_tiers(probe);
   return probe;
 }
 

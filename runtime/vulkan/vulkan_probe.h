@@ -33,6 +33,9 @@ struct PhysicalDeviceProbe {
   uint32_t usable_api_version = VK_API_VERSION_1_0;  // min(instance, device): what we may call
   uint64_t max_allocation_bytes = 0;                 // 0 = not reported (Vulkan 1.0)
   OptionalFeatures features;
+  bool subgroup_arithmetic = false;   // subgroupAdd in compute shaders (Vulkan 1.1)
+  bool subgroup_size_fixed = false;   // every compute subgroup has info.subgroup_size lanes
+  bool dot_accelerated = false;       // packed signed 4 × 8-bit dot products are fast
   DeviceInfo info;
 
   bool has_extension(std::string_view name) const;

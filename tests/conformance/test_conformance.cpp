@@ -3,6 +3,7 @@
 // missing API a failure instead of a silently shorter suite.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <sstream>
 
@@ -54,14 +55,20 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // Each device with its default kernel tiers, every op; then with each of its other tier sets
+  // ("vulkan:0/baseline", ...), the ops whose kernels read the tiers.
   for (const auto& d : listing.devices) {
     if (d.api == pq::rt::Api::Cpu) continue;
-    const std::string device = d.id();
-    std::string suite = "Conformance_" + device;
-    for (auto& ch : suite) ch = ch == ':' ? '_' : ch;
-    for (const auto& op : pq::rt::all_ops()) {
-      ::testing::RegisterTest(suite.c_str(), op.name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
-                              [op = op.name, device]() -> ::testing::Test* { return new OpOnDevice(op, device); });
+    std::vector<std::string> devices{d.id()};
+    for (const auto& profile : pq::rt::tier_profile_ids(d)) devices.push_back(profile);
+    for (const auto& device : devices) {
+      std::string suite = "Conformance_" + device;
+      for (auto& ch : suite) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+      for (const auto& op : pq::rt::all_ops()) {
+        if (device != d.id() && !op.reads_tiers) continue;
+        ::testing::RegisterTest(suite.c_str(), op.name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
+                                [op = op.name, device]() -> ::testing::Test* { return new OpOnDevice(op, device); });
+      }
     }
   }
   return RUN_ALL_TESTS();
