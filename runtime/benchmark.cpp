@@ -193,10 +193,6 @@ std::vector<BenchCase> linear_cases(const BenchOptions& o, WeightCache& cache) {
   return cases;
 }
 
-std::string device_description(const DeviceInfo& info) {
-  return info.name + " (" + info.api_version + ", driver " + info.driver_version + ")";
-}
-
 // Copies between pairs of buffers, each no larger than the device binds (lavapipe: 128 MiB),
 // rotating through enough pairs that the traffic exceeds the last-level cache (cold), or one
 // pair again and again (hot).
@@ -208,7 +204,7 @@ std::vector<BenchResult> bench_copy(const Device& device, const BenchOptions& op
   std::vector<BenchResult> results;
   for (BenchMode mode : options.modes) {
     const int pairs = mode == BenchMode::Hot ? 1 : static_cast<int>(std::max<uint64_t>(1, options.rotate_bytes / (2 * buffer_bytes)));
-    BenchResult r{device.info().id(), device_description(device.info()), "copy " + std::to_string(buffer_bytes >> 20) + " MiB (read+write)", "copy"};
+    BenchResult r{device.info().id(), device.info().description(), "copy " + std::to_string(buffer_bytes >> 20) + " MiB (read+write)", "copy"};
     r.mode = mode;
     r.load_average = load_average_1min();
     r.weight_copies = pairs;
@@ -224,7 +220,7 @@ BenchResult run_mode(const Device& device, const BenchCase& c, const BenchInputs
                      const BenchOptions& options) {
   const std::vector<Tensor>& inputs = in.tensors;
   const OpParams& params = in.params;
-  BenchResult r{device.info().id(), device_description(device.info()), c.name, c.op};
+  BenchResult r{device.info().id(), device.info().description(), c.name, c.op};
   r.n = c.n;
   r.mode = mode;
   r.load_average = load_average_1min();

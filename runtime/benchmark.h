@@ -31,7 +31,7 @@ struct BenchOptions {
 
 struct BenchResult {
   std::string device;        // "opencl:0"
-  std::string device_name;   // name, API version, driver
+  std::string device_name;   // DeviceInfo::description(): name, API version, driver, kernel tiers
   std::string name;          // "linear qint4 gemv n=1"
   std::string op;            // the registry op it runs
   int64_t n = 0, m = 0, k = 0;

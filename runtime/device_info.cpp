@@ -18,4 +18,9 @@ std::string DeviceInfo::id() const {
 
 std::string DeviceInfo::tier_text() const { return tier_list(tiers); }
 
+std::string DeviceInfo::description() const {
+  if (api == Api::Cpu) return name;
+  return name + " (" + api_version + ", driver " + driver_version + ", kernel tiers " + tier_text() + ")";
+}
+
 }  // namespace pq::rt

@@ -100,7 +100,7 @@ std::vector<ModelBenchRow> bench_model(nn::Model& model, const Device& device, c
   const DeviceInfo& info = device.info();
   for (auto& r : rows) {
     r.device = id;
-    r.device_name = info.name + " (" + info.api_version + ", driver " + info.driver_version + ")";
+    r.device_name = info.description();
     r.memory = runner.memory();
   }
   return rows;

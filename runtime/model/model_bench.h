@@ -24,7 +24,7 @@ struct ModelBenchOptions {
 
 struct ModelBenchRow {
   std::string device;          // "opencl:0"
-  std::string device_name;     // name, API version and driver, as `portaquant devices` prints them
+  std::string device_name;     // DeviceInfo::description(): name, API version, driver, kernel tiers
   std::string test;            // "pp512", "tg128"
   std::vector<double> tokens_per_second;  // one per repetition
   double mean = 0, stddev = 0;
