@@ -204,8 +204,10 @@ uint x_row(Slot slot, uint j) { return slot.j0 + min(j, slot.nx - 1u); }
 //   Σ (s·q − sh)·x = s·Σ q·x − sh·Σ x,
 // with Σ x shared by every row of W. A masked nibble converts straight to q·2^(8i) (i: its
 // byte in the word), so x is pre-scaled by 2^(-8i) once per block for all rows; the scalings
-// are exact. Where a group's Σ x, scale or shift is not finite (NaN or ±inf in x, which torch
-// spreads element by element), the group is recomputed with W' = s·q − sh per element.
+// are exact. A NaN or ±inf in a group's Σ x, scale or shift always leaves the folded sum NaN or
+// ±inf (s·Σq·x − sh·Σx: ∞·0 is NaN), so the hot loop checks nothing: a sum that comes out
+// non-finite is recomputed with W' = s·q − sh per element, which spreads NaN and ±inf element
+// by element as torch does (and which also serves a folded sum that overflowed).
 // Padding rows have zero codes, scales and shifts: computed, never stored.
 const uvec4 kNibbleMask = uvec4(0xFu, 0xF00u, 0xF0000u, 0xF000000u);
 const vec4 kNibbleScale = vec4(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0 / 16777216.0);
@@ -265,6 +267,21 @@ float exact_group(uint unit, uint g, uint per_group, float s, float sh, uint xj)
   return sum;
 }
 
+// The slot's share of its row `row_t` (of `rows`) against row xj of x, every group element by
+// element (exact_group): for a folded sum that came out NaN or ±inf.
+float exact_slice(uint unit0, uint row_t, uint rows, uint group_row, uint lane, uint groups, uint per_group, uint slice,
+                  uint xj) {
+  float sum = 0.0;
+  for (uint g = slice; g < groups; g += p.k_split) {
+    const uint e0 = (group_row * groups + g) * LIN_ROW_GROUP + lane;
+    float s[8], sh[8];
+    GROUP_VALUES(scale, e0, rows, s)
+    GROUP_VALUES(shift, e0, rows, sh)
+    sum += exact_group(unit0 + row_t, g, per_group, s[row_t], sh[row_t], xj);
+  }
+  return sum;
+}
+
 #define TILE(ROWS, NX)                                                                                            \
   {                                                                                                               \
     const Slot slot = this_slot(NX);                                                                              \
@@ -306,9 +323,14 @@ float exact_group(uint unit, uint g, uint per_group, float s, float sh, uint xj)
       GROUP_VALUES(shift, e0, ROWS, sh)                                                                           \
       for (uint t = 0u; t < ROWS; ++t) {                                                                          \
         for (uint j = 0u; j < NX; ++j) {                                                                          \
-          acc[t][j] += finite(sx[j]) && finite(s[t]) && finite(sh[t])                                             \
-                           ? s[t] * qx[t][j] - sh[t] * sx[j]                                                      \
-                           : exact_group(unit0 + t, g, per_group, s[t], sh[t], x_row(slot, j));                   \
+          acc[t][j] += s[t] * qx[t][j] - sh[t] * sx[j];                                                           \
+        }                                                                                                         \
+      }                                                                                                           \
+    }                                                                                                             \
+    for (uint t = 0u; t < ROWS; ++t) {                                                                            \
+      for (uint j = 0u; j < NX; ++j) {                                                                            \
+        if (!finite(acc[t][j])) {                                                                                 \
+          acc[t][j] = exact_slice(unit0, t, ROWS, group_row, lane, groups, per_group, slot.slice, x_row(slot, j)); \
         }                                                                                                         \
       }                                                                                                           \
     }                                                                                                             \
