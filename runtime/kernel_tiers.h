@@ -42,8 +42,8 @@ KernelTiers checked_tiers(const KernelTiers& requested, const KernelTiers& suppo
 
 // The tier sets besides `chosen` that certifying a device runs: the baseline, and every
 // supported tier together, once with each way of splitting k it supports (subgroup, ksplit).
-// With the default that runs each tier's code and the sets GPUs choose (NVIDIA:
-// int64,subgroup,dot; AMD, whose subgroup size varies: int64,ksplit,dot) in a few runs.
+// With the default that runs each tier's code and the sets GPUs choose (a fixed subgroup size,
+// e.g. NVIDIA: int64,subgroup[,dot]; a varying one, e.g. AMD: int64,ksplit[,dot]) in a few runs.
 std::vector<KernelTiers> other_tier_sets(const KernelTiers& supported, const KernelTiers& chosen);
 
 struct DeviceInfo;

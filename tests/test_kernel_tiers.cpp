@@ -52,7 +52,7 @@ std::vector<std::string> names(const std::vector<KernelTiers>& sets) {
 TEST(KernelTiers, CertificationCoversBaselineAndEveryTierWithEachSplit) {
   EXPECT_EQ(names(other_tier_sets(tiers(true, true, true, true), tiers(true, false, false, false))),
             (std::vector<std::string>{"baseline", "int64,subgroup,dot", "int64,ksplit,dot"}));
-  // NVIDIA's default is one of them; a device without splits gets baseline and everything.
+  // A GPU default (fixed subgroup size, dot accelerated) is one of them; a device without splits gets baseline and everything.
   EXPECT_EQ(names(other_tier_sets(tiers(true, true, true, true), tiers(true, false, true, true))),
             (std::vector<std::string>{"baseline", "int64,ksplit,dot"}));
   EXPECT_EQ(names(other_tier_sets(tiers(true, false, false, true), tiers(true, false, false, false))),
