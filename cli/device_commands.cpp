@@ -28,7 +28,7 @@ void print_device(const rt::DeviceInfo& d, std::ostream& out) {
       << ", int8 storage " << yes_no(d.int8_storage) << ", integer dot product " << yes_no(d.integer_dot_product) << "\n"
       << "    subgroup size " << (d.subgroup_size ? std::to_string(d.subgroup_size) : std::string("-"))
       << ", max workgroup size " << d.max_workgroup_size << "\n"
-      << "    kernel tiers " << d.tier_text() << " (supported: " << rt::tier_list(d.supported_tiers) << ")\n";
+      << "    kernel tiers " << rt::tier_list(d.tiers) << " (supported: " << rt::tier_list(d.supported_tiers) << ")\n";
 }
 
 nlohmann::json device_json(const rt::DeviceInfo& d) {
@@ -47,7 +47,7 @@ nlohmann::json device_json(const rt::DeviceInfo& d) {
           {"integer_dot_product", d.integer_dot_product},
           {"subgroup_size", d.subgroup_size},
           {"max_workgroup_size", d.max_workgroup_size},
-          {"kernel_tiers", d.tier_text()},
+          {"kernel_tiers", rt::tier_list(d.tiers)},
           {"supported_kernel_tiers", rt::tier_list(d.supported_tiers)}};
 }
 

@@ -13,14 +13,12 @@ std::string_view api_name(Api api) {
 
 std::string DeviceInfo::id() const {
   if (api == Api::Cpu) return "cpu";
-  return std::string(api_name(api)) + ":" + std::to_string(index) + (tiers_named ? "/" + tier_text() : "");
+  return std::string(api_name(api)) + ":" + std::to_string(index) + (tiers_named ? "/" + tier_list(tiers) : "");
 }
-
-std::string DeviceInfo::tier_text() const { return tier_list(tiers); }
 
 std::string DeviceInfo::description() const {
   if (api == Api::Cpu) return name;
-  return name + " (" + api_version + ", driver " + driver_version + ", kernel tiers " + tier_text() + ")";
+  return name + " (" + api_version + ", driver " + driver_version + ", kernel tiers " + tier_list(tiers) + ")";
 }
 
 }  // namespace pq::rt

@@ -36,7 +36,6 @@ struct DeviceInfo {
   KernelTiers tiers;              // the tiers the kernels use
   bool tiers_named = false;       // `tiers` come from the device spec, not the probe's choice
 
-  std::string tier_text() const;  // tier_list(tiers)
   // "llvmpipe (…) (1.3.230, driver llvmpipe Mesa 22.3.6 (LLVM 15.0.6), kernel tiers int64)",
   // what benchmark results record of the device.
   std::string description() const;
