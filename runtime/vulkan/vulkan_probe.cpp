@@ -153,8 +153,7 @@ KernelTiers supported_tiers(const PhysicalDeviceProbe& probe) {
 
 // CPU drivers run one invocation per row with all of k (no split: their SIMD lanes share the
 // loads of x); GPUs split k, through subgroups where they can.
-KernelTiers default_tiers(const PhysicalDeviceProbe& probe) {
-  const KernelTiers supported = supported_tiers(probe);
+KernelTiers default_tiers(const PhysicalDeviceProbe& probe, const KernelTiers& supported) {
   const bool gpu = probe.properties.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
   KernelTiers t;
   t.int64 = supported.int64;
@@ -206,7 +205,7 @@ PhysicalDeviceProbe probe_physical_device(const VulkanInstance& instance, VkPhys
   info.max_workgroup_size = limits.maxComputeWorkGroupInvocations;
   info.shared_memory_bytes = limits.maxComputeSharedMemorySize;
   info.supported_tiers = supported_tiers(probe);
-  info.tiers = default_tiers(probe);
+  info.tiers = default_tiers(probe, info.supported_tiers);
   return probe;
 }
 
