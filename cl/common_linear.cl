@@ -31,6 +31,8 @@ typedef struct {
   uint rows_per_item;    // specialised kernels: rows of W per work-item
   uint x_rows_per_item;  // specialised kernels: rows of x per work-item
   uint k_split;          // specialised kernels: work-items sharing one row's k
+  float norm_eps;        // Vulkan's specialised GEMV with an add_rmsnorm epilogue (unused here)
+  uint norm_format;
 } linear_params;
 
 inline bool linear_float_weights(const linear_params* p) { return p->w_format <= LIN_FMT_BF16; }

@@ -24,9 +24,11 @@ DeviceBuffer* EncodeContext::view(const std::shared_ptr<DeviceBuffer>& buffer, s
   return scratch_.back().get();
 }
 
-DeviceBuffer* EncodeContext::scratch(size_t bytes) {
+DeviceBuffer* EncodeContext::scratch(size_t bytes) { return scratch_buffer(bytes).get(); }
+
+std::shared_ptr<DeviceBuffer> EncodeContext::scratch_buffer(size_t bytes) {
   scratch_.push_back(backend_.allocate(bytes));
-  return scratch_.back().get();
+  return scratch_.back();
 }
 
 namespace {

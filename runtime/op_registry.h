@@ -55,6 +55,7 @@ class EncodeContext {
   Backend& backend() { return backend_; }
   // Scratch memory that lives as long as the op's launches need it (until the next sync).
   DeviceBuffer* scratch(size_t bytes);
+  std::shared_ptr<DeviceBuffer> scratch_buffer(size_t bytes);  // the same, shared
   // A window of `buffer` (Backend::view) that lives as long as the op's launches need it.
   DeviceBuffer* view(const std::shared_ptr<DeviceBuffer>& buffer, size_t offset, size_t bytes);
 

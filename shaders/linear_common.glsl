@@ -43,6 +43,8 @@ layout(push_constant) uniform Params {
   uint rows_per_item;    // specialised kernels: rows of W per invocation
   uint x_rows_per_item;  // specialised kernels: rows of x per invocation
   uint k_split;          // specialised kernels: invocations sharing one row's k
+  float norm_eps;        // specialised GEMV with an add_rmsnorm epilogue: the norm's epsilon
+  uint norm_format;      //   and its weight's LIN_FMT_F32/F16/BF16
 } p;
 
 bool linear_float_weights() { return p.w_format <= LIN_FMT_BF16; }

@@ -67,6 +67,14 @@ layout(constant_id = 5) const bool X_F32 = true;    // x_format: float32, else .
 layout(constant_id = 6) const bool X_F16 = false;   // ... float16, else bfloat16
 layout(constant_id = 7) const bool W_F32 = true;    // w_format (float W), the same way
 layout(constant_id = 8) const bool W_F16 = false;
+// The epilogue (runtime/ops/linear_fused.cpp): 1 y is the delta of a residual add, followed by
+// the RMSNorm of the sum — h + y replaces y, and rmsnorm(h + y) · weight goes to binding 8 (h:
+// binding 6, the norm's weight: 7). Every invocation counts itself done on binding 9; the last
+// one computes the rows alone, so no launch of its own and no barrier: for CPU devices (a
+// single invocation finishes in microseconds, while llvmpipe's every launch costs 60–100), with
+// float32 x and y.
+layout(constant_id = 9) const uint EPILOGUE = 0u;
+const uint EPILOGUE_ADD_RMSNORM = 1u;
 
 const uint LIN_LOCAL = 64u;      // the largest workgroup (the launch may use fewer invocations)
 const uint LIN_MAX_N = 8u;
@@ -101,6 +109,11 @@ UNIT_LOADS(scale, 2)
 UNIT_LOADS(shift, 3)
 
 shared float partial[LIN_LOCAL][LIN_MAX_N];
+layout(std430, binding = 5) coherent buffer YDone { uint y_done[]; };  // y as the last invocation reads it
+layout(std430, binding = 6) readonly buffer ResidualBuf { uint residual_words[]; };
+layout(std430, binding = 7) readonly buffer NormBuf { uint norm_words[]; };
+layout(std430, binding = 8) writeonly buffer NormedBuf { uint normed_words[]; };
+layout(std430, binding = 9) coherent buffer CounterBuf { uint invocations_done; };
 
 // Four 16-bit floats (f16 or bf16) of two words, as floats.
 vec4 halves(bool f16, uvec2 h) {
@@ -461,4 +474,51 @@ int slice_total(int v) {
   }
 #endif
 
-void main() TILE(TILE_ROWS, TILE_NX)
+// ---- the add_rmsnorm epilogue -------------------------------------------------------------------
+
+float residual_sum(uint i) { return uintBitsToFloat(residual_words[i]) + uintBitsToFloat(y_done[i]); }
+
+// Σ v² over row `base` of h + y, summed as the add_rmsnorm kernel sums it (shaders/norm.comp: 128
+// invocations striding the row, then a tree in shared memory) by one invocation: each lane's sum
+// in the order the tree meets them (bit-reversed lanes), the pending subtrees kept by size. The
+// fused op gives the bits of the linear and add_rmsnorm ops one after the other.
+float tree_sum_of_squares(uint base) {
+  const uint lanes = 128u;  // the norm kernels' workgroup (runtime/ops/nn_norm.cpp)
+  float pending[8];
+  for (uint j = 0u; j < lanes; ++j) {
+    float sum = 0.0;
+    for (uint i = bitfieldReverse(j) >> 25; i < p.m; i += lanes) {
+      const float v = residual_sum(base + i);
+      sum += v * v;
+    }
+    uint level = 0u;
+    for (uint c = j; (c & 1u) == 1u; c >>= 1) sum = pending[level++] + sum;
+    pending[level] = sum;
+  }
+  return pending[7];
+}
+
+void add_rmsnorm_rows() {
+  for (uint r = 0u; r < p.n; ++r) {
+    const uint base = r * p.m;
+    const float inv = inversesqrt(tree_sum_of_squares(base) / float(p.m) + p.norm_eps);
+    for (uint i = 0u; i < p.m; ++i) {
+      const float v = residual_sum(base + i);
+      y_done[base + i] = floatBitsToUint(v);
+      normed_words[base + i] = floatBitsToUint((v * inv) * LOAD_FLOAT(norm_words, i, p.norm_format));
+    }
+  }
+}
+
+void main() {
+  TILE(TILE_ROWS, TILE_NX)
+  if (EPILOGUE == EPILOGUE_ADD_RMSNORM) {
+    memoryBarrierBuffer();  // this invocation's y before its count
+    const uint invocations = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumWorkGroups.z * gl_WorkGroupSize.x;
+    if (atomicAdd(invocations_done, 1u) == invocations - 1u) {
+      memoryBarrierBuffer();
+      add_rmsnorm_rows();
+      invocations_done = 0u;  // for the next launch
+    }
+  }
+}

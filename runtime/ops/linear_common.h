@@ -50,6 +50,8 @@ struct LinearParams {
   uint32_t rows_per_item = 1;   // specialised kernels: rows of W per work-item (set by launch_linear)
   uint32_t x_rows_per_item = 1; // specialised kernels: rows of x per work-item (set by launch_linear)
   uint32_t k_split = 1;         // specialised kernels: work-items sharing one row's k (set by launch_linear)
+  float norm_eps = 0.0f;        // an add_rmsnorm epilogue: the norm's epsilon (linear_fused.cpp)
+  uint32_t norm_format = 0;     //   and the norm weight's F32, F16 or BF16
 };
 
 // How W is stored, which decides the kernels that can read it: any format through the generic
@@ -71,6 +73,24 @@ struct LinearBuffers {
 
 enum class Accumulate { Float, Int };
 
+// One launch_linear call, as an op's encoder builds it (the *_job functions below).
+struct LinearJob {
+  LinearBuffers buffers;
+  LinearParams params;
+  Accumulate accumulate = Accumulate::Float;
+  uint32_t batches = 1;
+  WeightKind kind = WeightKind::Generic;
+};
+
+// What the specialised GEMV does after its sums (shaders/linear_gemv.comp EPILOGUE; the op
+// fused_linear, linear_fused.cpp): y is the delta of a residual add, the sum h + y replaces y,
+// and rmsnorm(h + y) · weight goes to `normed`; `counter` (int32 [1], zero) counts the finished
+// invocations and is left zero.
+enum class LinearEpilogue : uint32_t { None = 0, AddRmsNorm = 1 };
+struct EpilogueBuffers {
+  std::shared_ptr<DeviceBuffer> residual, norm_weight, normed, counter;
+};
+
 // Largest n served by the GEMV kernels (a workgroup per 4 output columns reduces over k for
 // every row of x at once, so each decoded weight is reused n times).
 inline constexpr uint32_t kGemvMaxRows = 8;
@@ -79,6 +99,7 @@ inline constexpr uint32_t kGemvMaxRows = 8;
 void add_weight_only_linear_ops(std::vector<OpDef>& ops);  // linear_weight_only.cpp
 void add_int8_linear_ops(std::vector<OpDef>& ops);         // linear_int8.cpp
 void add_float_matmul_ops(std::vector<OpDef>& ops);        // linear_matmul.cpp
+void add_fused_linear_ops(std::vector<OpDef>& ops);        // linear_fused.cpp
 
 // Enqueues the family's GEMV (n ≤ 8, one batch, k-contiguous W) or tiled GEMM kernel (32 × 32
 // output tiles); `batches` > 1 runs the GEMM over grid dimension z. A specialised kernel serves
@@ -88,10 +109,25 @@ void add_float_matmul_ops(std::vector<OpDef>& ops);        // linear_matmul.cpp
 void launch_linear(EncodeContext& ctx, LinearBuffers buffers, const LinearParams& params, Accumulate accumulate,
                    uint32_t batches = 1, WeightKind kind = WeightKind::Generic);
 
+void launch_linear(EncodeContext& ctx, const LinearJob& job);
+
+// The job with `epilogue` in one launch of the specialised GEMV; false (nothing launched) where
+// no kernel does that: OpenCL, GPUs (the epilogue runs on one invocation), n > 8, x or y not
+// float32, no specialised kernel for the weight, tensors past one binding.
+bool launch_linear_with_epilogue(EncodeContext& ctx, const LinearJob& job, LinearEpilogue epilogue,
+                                 const EpilogueBuffers& buffers);
+
 // The specialised kernel for `kind`, when one applies to these parameters (linear_kernels.cpp):
 // its launch with kernel, grid and rows_per_item/k_split set; nullopt for the generic kernels.
+// Vulkan launches bind 10 buffers (the epilogue's four after the linear's six).
 std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearParams& params, uint32_t batches,
-                                               WeightKind kind);
+                                               WeightKind kind, LinearEpilogue epilogue = LinearEpilogue::None);
+
+// The launch_linear calls of linear_qbytes, linear_qbits and matmul_f32 (our kernels; matmul_f32
+// may go to CLBlast instead, which its encoder decides).
+LinearJob qbytes_job(const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, const OpParams& params);
+LinearJob qbits_job(const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, const OpParams& params);
+LinearJob matmul_job(const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, const OpParams& params);
 
 // y[n, m] = x[n, k] · W[m, k]ᵀ (+ bias), accumulated in double, rounded once to float (and by
 // the caller into the output dtype).

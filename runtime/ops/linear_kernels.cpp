@@ -86,9 +86,16 @@ std::string vulkan_variant(const char* kernel, const DeviceInfo& device, uint32_
 }  // namespace
 
 std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearParams& p, uint32_t batches,
-                                               WeightKind kind) {
+                                               WeightKind kind, LinearEpilogue epilogue) {
   const char* kernel = kernel_of(kind);
   if (!kernel || batches != 1 || !applies(p, kind)) return std::nullopt;
+  const bool with_epilogue = epilogue != LinearEpilogue::None;
+  const auto f32 = static_cast<uint32_t>(ElemFormat::F32);
+  if (with_epilogue && (device.api != Api::Vulkan || device.device_type != "cpu" || p.n > kGemvMaxRows ||
+                        kind == WeightKind::I8xI8 || k_split_for(device, kind) != 1 || p.x_format != f32 ||
+                        p.y_format != f32 || p.y_row_stride != p.m)) {
+    return std::nullopt;
+  }
   KernelLaunch launch;
   launch.kernel = kernel;
   // Vulkan with k split (GPUs): one row of W per invocation.
@@ -106,7 +113,7 @@ std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearP
     launch.kernel = vulkan_variant(kernel, device, k_split, kind);
     const auto is = [](uint32_t format, ElemFormat f) { return format == static_cast<uint32_t>(f) ? 1u : 0u; };
     launch.constants = {p.rows_per_item, p.x_rows_per_item, is(p.x_format, ElemFormat::F32), is(p.x_format, ElemFormat::F16),
-                        is(p.w_format, ElemFormat::F32), is(p.w_format, ElemFormat::F16)};
+                        is(p.w_format, ElemFormat::F32), is(p.w_format, ElemFormat::F16), static_cast<uint32_t>(epilogue)};
     const uint32_t local = k_split == 1 && device.device_type == "cpu" ? kVulkanCpuLocal : kVulkanGpuLocal;
     const uint64_t slots = uint64_t{ceil_div(p.m, 8 * tile.rows)} * 8;
     set_grid(launch, ceil_div(slots, local / p.k_split) * uint64_t{local}, local, x_tiles);

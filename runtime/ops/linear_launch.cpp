@@ -53,6 +53,15 @@ KernelLaunch gemm_launch(const LinearParams& p, Accumulate accumulate, uint32_t 
   return launch;
 }
 
+// The launch's buffers: the six of the linear family, and for Vulkan's specialised GEMV the
+// epilogue's four (the first binding where there is no epilogue: never read).
+void bind(KernelLaunch& launch, const DeviceInfo& device, bool specialised, const std::array<DeviceBuffer*, 6>& bindings,
+          const std::array<DeviceBuffer*, 4>& epilogue) {
+  launch.buffers.assign(bindings.begin(), bindings.end());
+  if (!specialised || device.api != Api::Vulkan) return;
+  for (DeviceBuffer* b : epilogue) launch.buffers.push_back(b ? b : bindings[0]);
+}
+
 void launch_one(EncodeContext& ctx, const std::array<DeviceBuffer*, 6>& bindings, LinearParams p, Accumulate accumulate,
                 uint32_t batches, WeightKind kind) {
   std::optional<KernelLaunch> special = specialised_launch(ctx.device(), p, batches, kind);
@@ -60,10 +69,11 @@ void launch_one(EncodeContext& ctx, const std::array<DeviceBuffer*, 6>& bindings
     throw std::invalid_argument("linear: no kernel reads blocked int4 codes for n=" + std::to_string(p.n) +
                                 " k=" + std::to_string(p.k) + " m=" + std::to_string(p.m));
   }
+  const bool specialised = special.has_value();
   KernelLaunch launch = special ? std::move(*special)
                         : use_gemv(p, batches) ? gemv_launch(p, accumulate)
                                                : gemm_launch(p, accumulate, batches);
-  launch.buffers.assign(bindings.begin(), bindings.end());
+  bind(launch, ctx.device(), specialised, bindings, {});
   launch.set_params(p);
   ctx.launch(launch);
 }
@@ -171,6 +181,30 @@ void launch_linear(EncodeContext& ctx, LinearBuffers b, const LinearParams& para
       launch_one(ctx, bindings, chunk, accumulate, 1, kind);
     }
   }
+}
+
+void launch_linear(EncodeContext& ctx, const LinearJob& job) {
+  launch_linear(ctx, job.buffers, job.params, job.accumulate, job.batches, job.kind);
+}
+
+bool launch_linear_with_epilogue(EncodeContext& ctx, const LinearJob& job, LinearEpilogue epilogue,
+                                 const EpilogueBuffers& eb) {
+  const LinearBuffers& b = job.buffers;
+  LinearParams p = job.params;
+  if (p.n == 0 || p.m == 0) return false;
+  if (p.y_row_stride == 0) p.y_row_stride = p.m;
+  const uint64_t limit = ctx.device().max_binding_bytes;
+  for (const auto* buffer : {&b.x, &b.w, &b.scale, &b.shift, &b.bias, &b.y, &eb.residual, &eb.norm_weight, &eb.normed}) {
+    if (limit != 0 && *buffer && (*buffer)->size() > limit) return false;  // windows: not with an epilogue
+  }
+  std::optional<KernelLaunch> launch = specialised_launch(ctx.device(), p, job.batches, job.kind, epilogue);
+  if (!launch) return false;
+  auto raw = [&b](const std::shared_ptr<DeviceBuffer>& buffer) { return buffer ? buffer.get() : b.x.get(); };
+  bind(*launch, ctx.device(), true, {raw(b.x), raw(b.w), raw(b.scale), raw(b.shift), raw(b.bias), raw(b.y)},
+       {eb.residual.get(), eb.norm_weight.get(), eb.normed.get(), eb.counter.get()});
+  launch->set_params(p);
+  ctx.launch(*launch);
+  return true;
 }
 
 }  // namespace pq::rt::linear

@@ -84,12 +84,7 @@ bool try_clblast(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const 
 #endif
 }
 
-void encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
-            const MatmulShape& s, const OpParams& params) {
-  // A GEMV against Bᵀ (an lm_head, a float Linear) reads B once with the specialised kernel;
-  // CLBlast's GEMM kernels are tuned for large n.
-  const bool gemv = s.n <= kGemvMaxRows && s.batches == 1 && s.transpose_b && s.k % 16 == 0;
-  if (!gemv && try_clblast(ctx, in, out, s, params)) return;
+LinearJob job_of(const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, const MatmulShape& s) {
   LinearParams p;
   p.n = static_cast<uint32_t>(s.n);
   p.m = static_cast<uint32_t>(s.m);
@@ -103,8 +98,17 @@ void encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::
   p.x_batch_stride = p.n * p.k;
   p.w_batch_stride = p.k * p.m;
   p.y_batch_stride = p.n * p.m;
-  launch_linear(ctx, {in[0].buffer, in[1].buffer, nullptr, nullptr, nullptr, out[0].buffer}, p,
-                Accumulate::Float, static_cast<uint32_t>(s.batches), s.transpose_b ? WeightKind::Float : WeightKind::Generic);
+  return {{in[0].buffer, in[1].buffer, nullptr, nullptr, nullptr, out[0].buffer}, p, Accumulate::Float,
+          static_cast<uint32_t>(s.batches), s.transpose_b ? WeightKind::Float : WeightKind::Generic};
+}
+
+void encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
+            const MatmulShape& s, const OpParams& params) {
+  // A GEMV against Bᵀ (an lm_head, a float Linear) reads B once with the specialised kernel;
+  // CLBlast's GEMM kernels are tuned for large n.
+  const bool gemv = s.n <= kGemvMaxRows && s.batches == 1 && s.transpose_b && s.k % 16 == 0;
+  if (!gemv && try_clblast(ctx, in, out, s, params)) return;
+  launch_linear(ctx, job_of(in, out, s));
 }
 
 OpDef matmul_op(const std::string& name, size_t rank) {
@@ -203,6 +207,10 @@ std::vector<OpCase> bmm_cases() {
 }
 
 }  // namespace
+
+LinearJob matmul_job(const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, const OpParams& params) {
+  return job_of(in, out, matmul_shape("matmul_f32", specs_of(in), params, 2));
+}
 
 void add_float_matmul_ops(std::vector<OpDef>& ops) {
   OpDef matmul = matmul_op("matmul_f32", 2);

@@ -91,8 +91,9 @@ std::vector<Tensor> reference_qbytes(const std::vector<Tensor>& in, const OpPara
   return {Tensor::from_floats(output_dtype("linear_qbytes", in[0].dtype(), params), with_last_dim(in[0].shape(), m), y)};
 }
 
-void encode_qbytes(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
-                   const OpParams& params) {
+}  // namespace
+
+LinearJob qbytes_job(const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, const OpParams& params) {
   LinearParams p;
   p.k = static_cast<uint32_t>(in[1].shape[1]);
   p.m = static_cast<uint32_t>(in[1].shape[0]);
@@ -111,9 +112,15 @@ void encode_qbytes(EncodeContext& ctx, const std::vector<DeviceTensor>& in, cons
                           : in[1].dtype == DType::I8 && float_x          ? WeightKind::Q8
                           : is_float8(in[1].dtype) && float_x            ? WeightKind::F8
                                                                          : WeightKind::Generic;
-  launch_linear(ctx, {in[0].buffer, in[1].buffer, in[2].buffer, nullptr,
-                      p.has_bias ? in[3].buffer : nullptr, out[0].buffer},
-                p, integer ? Accumulate::Int : Accumulate::Float, 1, kind);
+  return {{in[0].buffer, in[1].buffer, in[2].buffer, nullptr, p.has_bias ? in[3].buffer : nullptr, out[0].buffer},
+          p, integer ? Accumulate::Int : Accumulate::Float, 1, kind};
+}
+
+namespace {
+
+void encode_qbytes(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
+                   const OpParams& params) {
+  launch_linear(ctx, qbytes_job(in, out, params));
 }
 
 // ---- linear_qbits -----------------------------------------------------------------------------
@@ -222,8 +229,9 @@ std::vector<Tensor> reference_qbits(const std::vector<Tensor>& in, const OpParam
   return {Tensor::from_floats(output_dtype("linear_qbits", in[0].dtype(), params), with_last_dim(in[0].shape(), l.m), y)};
 }
 
-void encode_qbits(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
-                  const OpParams& params) {
+}  // namespace
+
+LinearJob qbits_job(const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, const OpParams& params) {
   const QbitsLayout l = qbits_layout("linear_qbits", specs_of(in), params);
   LinearParams p;
   p.n = static_cast<uint32_t>(rows_of(in[0].shape));
@@ -237,9 +245,15 @@ void encode_qbits(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const
   p.has_bias = in.size() > 4;
   p.bias_format = p.has_bias ? format_code(in[4].dtype) : 0;
   p.y_format = format_code(out[0].dtype);
-  launch_linear(ctx, {in[0].buffer, in[1].buffer, in[2].buffer, in[3].buffer,
-                      p.has_bias ? in[4].buffer : nullptr, out[0].buffer},
-                p, Accumulate::Float, 1, l.blocked ? WeightKind::Q4Blocked : WeightKind::Generic);
+  return {{in[0].buffer, in[1].buffer, in[2].buffer, in[3].buffer, p.has_bias ? in[4].buffer : nullptr, out[0].buffer},
+          p, Accumulate::Float, 1, l.blocked ? WeightKind::Q4Blocked : WeightKind::Generic};
+}
+
+namespace {
+
+void encode_qbits(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
+                  const OpParams& params) {
+  launch_linear(ctx, qbits_job(in, out, params));
 }
 
 // ---- conformance cases ------------------------------------------------------------------------
