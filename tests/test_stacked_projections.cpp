@@ -1,5 +1,5 @@
-// Stacked projections (q/k/v as one linear + rope_kv_write, gate/up as one linear + swiglu) are
-// a launch-count optimisation only: on every device, every decoder fixture gives the same logit
+// Stacked projections (q/k/v as one linear + rope_kv_write, gate/up as one linear + swiglu,
+// o_proj and down_proj fused with the add_rmsnorm after them) are a launch-count optimisation only: on every device, every decoder fixture gives the same logit
 // bits with them as with each module run on its own, for a whole sequence and token by token
 // through the KV cache (the replayed decode plan). The unstacked path is the one the fixture
 // tests hold to transformers and optimum-quanto.

@@ -15,6 +15,7 @@ struct Block {
   CalibrationState* cal;
   int64_t n;  // tokens in the block
   DecoderOptions options;
+  Value counter;  // fused_linear's (int32 [1], zero), shared by every launch of the block
 };
 
 Value rms_norm(Block& b, const nn::RMSNorm& norm, const std::string& name, const Value& x) {
@@ -33,6 +34,17 @@ Residual add_rms_norm(Block& b, const Value& h, const Value& delta, const nn::RM
 
 Value linear(Block& b, nn::Linear& l, const std::string& name, const Value& x) {
   return linear_module(b.ex, l, name, {x}, b.cal, b.dtype).value;
+}
+
+// o_proj or down_proj, then the residual add and the RMSNorm after it: one op where the module
+// is weight-only and the device's GEMV can end with the norm (fused_linear), else two.
+Residual linear_add_rms_norm(Block& b, nn::Linear& l, const std::string& name, const Value& x, const Value& h,
+                             const nn::RMSNorm& norm, const std::string& norm_name) {
+  if (b.options.stack_projections) {
+    const AddRmsNorm next{h, float_constant(b.ex, norm_name + ".weight", norm.weight, b.dtype), b.counter, norm.eps};
+    if (const auto out = linear_module_add_rmsnorm(b.ex, l, name, x, next, b.cal, b.dtype)) return {out->at(0), out->at(1)};
+  }
+  return add_rms_norm(b, h, linear(b, l, name, x), norm, norm_name);
 }
 
 // quanto's rotate_half negates a quantized int8 q/k on its codes, where -(-128) wraps to -128:
@@ -80,19 +92,22 @@ Value project_qkv(Block& b, const models::DecoderLayerModules& l, const std::str
 }
 
 // LlamaAttention: q/k/v projections, rotary embeddings, the block's keys and values into the
-// cache, attention over everything cached so far, o_proj.
-Value attention(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x, size_t layer,
-                KvCache& cache, const DecoderInputs& in) {
+// cache, attention over everything cached so far, o_proj; then the residual add and the
+// post-attention RMSNorm.
+Residual attention(Block& b, const models::DecoderLayerModules& l, const std::string& layer_prefix, const Value& h,
+                   const Value& x, size_t layer, KvCache& cache, const DecoderInputs& in) {
   const DecoderConfig& c = b.config;
+  const std::string prefix = layer_prefix + "self_attn.";
   const Value q = project_qkv(b, l, prefix, x, layer, cache, in);
   const Shape cached{1, cache.max_context, c.num_kv_heads, c.head_dim};
   const Value a = b.ex.run1("attention",
                             {b.ex.reshape(q, {1, b.n, c.num_heads, c.head_dim}), b.ex.reshape(cache.keys[layer], cached),
                              b.ex.reshape(cache.values[layer], cached), in.kv_len},
                             {{"causal", 1}});
-  const Value o = linear(b, *l.o_proj, prefix + "o_proj", b.ex.reshape(a, {b.n, c.num_heads * c.head_dim}));
+  const Residual mid = linear_add_rms_norm(b, *l.o_proj, prefix + "o_proj", b.ex.reshape(a, {b.n, c.num_heads * c.head_dim}), h,
+                                           *l.post_attention_norm, layer_prefix + "post_attention_layernorm");
   end_of_parent(*l.attention, b.cal);
-  return o;
+  return mid;
 }
 
 // silu(gate_proj(x)) * up_proj(x): weight-only gate and up as one linear, then swiglu on its
@@ -106,11 +121,19 @@ Value gated(Block& b, const models::DecoderLayerModules& l, const std::string& p
   return b.ex.run1("silu_mul", {linear(b, *l.gate_proj, prefix + "gate_proj", x), linear(b, *l.up_proj, prefix + "up_proj", x)});
 }
 
-// LlamaMLP: down_proj(silu(gate_proj(x)) * up_proj(x)), the silu and the product in one launch.
-Value mlp(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x) {
-  const Value y = linear(b, *l.down_proj, prefix + "down_proj", gated(b, l, prefix, x));
+// LlamaMLP: down_proj(silu(gate_proj(x)) * up_proj(x)), the silu and the product in one launch;
+// then the residual add and the next layer's input RMSNorm (`next`; the last layer's add only).
+Residual mlp(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Residual& mid,
+             const nn::RMSNorm* next, const std::string& next_name) {
+  const Value g = gated(b, l, prefix, mid.normed);
+  Residual out{mid.h, mid.h};
+  if (next) {
+    out = linear_add_rms_norm(b, *l.down_proj, prefix + "down_proj", g, mid.h, *next, next_name);
+  } else {
+    out.h = b.ex.run1("add", {mid.h, linear(b, *l.down_proj, prefix + "down_proj", g)});
+  }
   end_of_parent(*l.mlp, b.cal);
-  return y;
+  return out;
 }
 
 }  // namespace
@@ -124,30 +147,28 @@ KvCache make_kv_cache(Executor& ex, const nn::Model& model, int64_t max_context)
       side->push_back(ex.input(Tensor::zeros(model.dtype, {max_context, c.num_kv_heads, c.head_dim})));
     }
   }
+  cache.counter = ex.input(Tensor::zeros(DType::I32, {1}));
   return cache;
 }
 
 Value decoder_forward(Executor& ex, nn::Model& model, KvCache& cache, const DecoderInputs& in, CalibrationState* cal,
                       const DecoderOptions& options) {
   const models::DecoderModules d = models::decoder_modules(*model.root);
-  Block b{ex, *model.decoder, model.dtype, cal, in.tokens.shape.at(0), options};
+  Block b{ex, *model.decoder, model.dtype, cal, in.tokens.shape.at(0), options, cache.counter};
   const Value table = float_constant(ex, "model.embed_tokens.weight", d.embed_tokens->weight, b.dtype);
   const auto prefix = [](size_t layer) { return "model.layers." + std::to_string(layer) + "."; };
   Value h = ex.run1("embedding", {table, in.tokens});
-  // Each residual add goes with the RMSNorm that follows it (the next layer's input norm).
+  // Each residual add goes with the RMSNorm that follows it (the next layer's input norm), and
+  // both with the projection before them where they fuse.
   Value x = d.layers.empty() ? h : rms_norm(b, *d.layers[0].input_norm, prefix(0) + "input_layernorm", h);
   for (size_t i = 0; i < d.layers.size(); ++i) {
     const models::DecoderLayerModules& l = d.layers[i];
-    const Value a = attention(b, l, prefix(i) + "self_attn.", x, i, cache, in);
-    const Residual mid = add_rms_norm(b, h, a, *l.post_attention_norm, prefix(i) + "post_attention_layernorm");
-    const Value m = mlp(b, l, prefix(i) + "mlp.", mid.normed);
-    if (i + 1 == d.layers.size()) {
-      h = ex.run1("add", {mid.h, m});
-    } else {
-      const Residual next = add_rms_norm(b, mid.h, m, *d.layers[i + 1].input_norm, prefix(i + 1) + "input_layernorm");
-      h = next.h;
-      x = next.normed;
-    }
+    const Residual mid = attention(b, l, prefix(i), h, x, i, cache, in);
+    const bool last = i + 1 == d.layers.size();
+    const Residual next = mlp(b, l, prefix(i) + "mlp.", mid, last ? nullptr : d.layers[i + 1].input_norm,
+                              last ? "" : prefix(i + 1) + "input_layernorm");
+    h = next.h;
+    x = next.normed;
   }
   // Only the rows whose logits are wanted go through the final norm and lm_head.
   const Value rows = ex.run1("embedding", {h, in.logit_rows});

@@ -16,6 +16,7 @@ namespace pq::rt::model {
 struct KvCache {
   std::vector<Value> keys, values;
   int64_t max_context = 0;
+  Value counter;  // int32 [1], zero: fused_linear's (made here, before any plan is recorded)
 };
 
 // The int32 inputs of one block of n tokens at positions start .. start + n - 1.
@@ -29,7 +30,8 @@ struct DecoderInputs {
 
 struct DecoderOptions {
   // Weight-only q/k/v projections as one linear and one rope_kv_write, gate/up as one linear and
-  // one swiglu (bit-identical to the modules one by one, in fewer launches).
+  // one swiglu, and o_proj/down_proj with the add_rmsnorm after them as one fused_linear (one
+  // launch on Vulkan CPU devices): bit-identical to the modules one by one, in fewer launches.
   bool stack_projections = true;
 };
 

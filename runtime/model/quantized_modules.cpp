@@ -165,27 +165,24 @@ Value combined_scale(Executor& ex, const std::string& name, const nn::Module& m,
   return ex.constant(key, Tensor::from_floats(dtype, {static_cast<int64_t>(s.size()), 1}, s));
 }
 
-// y = x · W'ᵀ + b with the weight in its stored form (a float W never reaches the device).
-Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, const Activation& x, DType dtype) {
+// The one op that computes y = x · W'ᵀ (+ b) for a weight-only module, with the weight in its
+// stored form (a float W never reaches the device); nullopt for a float weight with a bias
+// (matmul_f32, then add).
+struct LinearCall {
+  std::string op;
+  std::vector<Value> inputs;  // x first
+  OpParams params;
+};
+std::optional<LinearCall> weight_only_call(Executor& ex, const std::string& name, const nn::Linear& l, const Value& x,
+                                           DType dtype) {
   const QuantState& q = l.quant_state;
   const double has_bias = l.bias ? 1 : 0;
   if (!q.weights) {
-    const Value y = ex.run1("matmul_f32", {x.value, float_constant(ex, name + ".weight", l.weight, dtype)}, {{"transpose_b", 1}, {"blas", 0}});
-    return l.bias ? ex.run1("add", {y, float_constant(ex, name + ".bias", *l.bias, dtype)}) : y;
+    if (l.bias) return std::nullopt;
+    return LinearCall{"matmul_f32", {x, float_constant(ex, name + ".weight", l.weight, dtype)}, {{"transpose_b", 1}, {"blas", 0}}};
   }
   const StoredWeight w = stored_weight(ex, name, l, /*blocked=*/true);
-  if (!is_sub_byte(*q.weights)) {
-    if (*q.weights == QType::QInt8 && x.qtype == QType::QInt8) {
-      // quanto's int8 × int8 path: acc · (x_s · w_s), the scale product rounded to the
-      // activations' dtype first, the bias added afterwards (its own rounding). Codes in, the
-      // activations' dtype out (the op's default for code inputs is float32).
-      const Value codes = activation_codes(ex, x.value, QType::QInt8, x.scale);
-      const Value y = ex.run1("linear_w8a8", {codes, w.data, combined_scale(ex, name, l, x.scale, dtype)},
-                              {{"input_scale", 1.0}, {"has_bias", 0}, {"dtype", float_dtype_code(dtype)}});
-      return l.bias ? ex.run1("add", {y, float_constant(ex, name + ".bias", *l.bias, dtype)}) : y;
-    }
-    return ex.run1("linear_qbytes", with_bias(ex, name, {x.value, w.data, w.scale}, l.bias, dtype), {{"has_bias", has_bias}});
-  }
+  if (!is_sub_byte(*q.weights)) return LinearCall{"linear_qbytes", with_bias(ex, name, {x, w.data, w.scale}, l.bias, dtype), {{"has_bias", has_bias}}};
   OpParams params{{"bits", qtype_info(*q.weights).bits}, {"has_bias", has_bias}};
   if (w.blocked) {
     const int64_t padded_rows = linear::blocked_shape(l.out_features, l.in_features, 4)[0];
@@ -193,7 +190,25 @@ Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, cons
     params.set("rows", static_cast<double>(l.out_features));
     params.set("group_size", static_cast<double>(padded_rows * l.in_features / shape_numel(w.scale.shape)));
   }
-  return ex.run1("linear_qbits", with_bias(ex, name, {x.value, w.data, w.scale, w.shift}, l.bias, dtype), params);
+  return LinearCall{"linear_qbits", with_bias(ex, name, {x, w.data, w.scale, w.shift}, l.bias, dtype), params};
+}
+
+// y = x · W'ᵀ + b with the weight in its stored form.
+Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, const Activation& x, DType dtype) {
+  const QuantState& q = l.quant_state;
+  if (q.weights == QType::QInt8 && x.qtype == QType::QInt8) {
+    // quanto's int8 × int8 path: acc · (x_s · w_s), the scale product rounded to the
+    // activations' dtype first, the bias added afterwards (its own rounding). Codes in, the
+    // activations' dtype out (the op's default for code inputs is float32).
+    const StoredWeight w = stored_weight(ex, name, l, /*blocked=*/true);
+    const Value codes = activation_codes(ex, x.value, QType::QInt8, x.scale);
+    const Value y = ex.run1("linear_w8a8", {codes, w.data, combined_scale(ex, name, l, x.scale, dtype)},
+                            {{"input_scale", 1.0}, {"has_bias", 0}, {"dtype", float_dtype_code(dtype)}});
+    return l.bias ? ex.run1("add", {y, float_constant(ex, name + ".bias", *l.bias, dtype)}) : y;
+  }
+  if (const auto call = weight_only_call(ex, name, l, x.value, dtype)) return ex.run1(call->op, call->inputs, call->params);
+  const Value y = ex.run1("matmul_f32", {x.value, float_constant(ex, name + ".weight", l.weight, dtype)}, {{"transpose_b", 1}, {"blas", 0}});
+  return ex.run1("add", {y, float_constant(ex, name + ".bias", *l.bias, dtype)});
 }
 
 // The conv weight: f32, or int8 codes + scale for weight_format=1, or dequantized on the device.
@@ -355,6 +370,20 @@ std::optional<Value> stacked_linear_modules(Executor& ex, const std::vector<cons
   if (cal || modules.size() < 2 || !stackable(modules)) return std::nullopt;
   const bool on_device = weight_on_device(ex, name, modules.front()->quant_state.weights.has_value());
   return linear_op(ex, name, *stacked_linear(modules, !on_device), Activation{x}, dtype);
+}
+
+std::optional<std::vector<Value>> linear_module_add_rmsnorm(Executor& ex, const nn::Linear& l, const std::string& name,
+                                                           const Value& x, const AddRmsNorm& norm, CalibrationState* cal,
+                                                           DType dtype) {
+  if (cal || l.quant_state.activations) return std::nullopt;
+  const auto call = weight_only_call(ex, name, l, x, dtype);
+  if (!call) return std::nullopt;
+  std::vector<Value> inputs = call->inputs;
+  inputs.insert(inputs.end(), {norm.h, norm.weight, norm.counter});
+  OpParams params = call->params;
+  params.set("linear", call->op == "linear_qbytes" ? 0 : call->op == "linear_qbits" ? 1 : 2);
+  params.set("eps", norm.eps);
+  return ex.run("fused_linear", inputs, params);
 }
 
 Activation layer_norm_module(Executor& ex, nn::LayerNorm& n, const std::string& name, Activation x, CalibrationState* cal,

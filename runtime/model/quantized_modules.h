@@ -54,6 +54,19 @@ Activation linear_module(Executor& ex, nn::Linear& l, const std::string& name, A
 // none; nullopt otherwise (run them one by one).
 std::optional<Value> stacked_linear_modules(Executor& ex, const std::vector<const nn::Linear*>& modules,
                                            const std::string& name, const Value& x, CalibrationState* cal, DType dtype);
+// The residual add and RMSNorm after a module (add_rmsnorm(h, y, weight)), and the zero int32 [1]
+// counter fused_linear needs.
+struct AddRmsNorm {
+  Value h, weight, counter;
+  double eps;
+};
+// A weight-only module and the add_rmsnorm after it as one op (fused_linear,
+// runtime/ops/linear_fused.cpp): (h + y, rmsnorm(h + y) · weight), the bits of the module and
+// add_rmsnorm one after the other. nullopt where the module is not one weight-only op
+// (quantized activations, calibration, a float weight with a bias): run them one by one.
+std::optional<std::vector<Value>> linear_module_add_rmsnorm(Executor& ex, const nn::Linear& l, const std::string& name,
+                                                           const Value& x, const AddRmsNorm& norm, CalibrationState* cal,
+                                                           DType dtype);
 Activation layer_norm_module(Executor& ex, nn::LayerNorm& n, const std::string& name, Activation x,
                              CalibrationState* cal, DType dtype = DType::F32);
 Activation conv2d_module(Executor& ex, nn::Conv2d& c, const std::string& name, Activation x, CalibrationState* cal);
