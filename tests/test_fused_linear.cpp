@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <stdexcept>
 
 #include "host/quant/quantized_weight.h"
 #include "runtime/device.h"
@@ -84,6 +85,29 @@ TEST(FusedLinear, OneLaunchOnVulkanCpuDevicesWithTheBitsOfTheTwoOps) {
       EXPECT_EQ(device.download(p.tail[2]).to_float_vector(), std::vector<float>{0.0f}) << id;
     }
   }
+}
+
+TEST(FusedLinear, BadInputsAreRefusedNamingTheOpAndItsPart) {
+  const OpDef& fused = find_op("fused_linear");
+  const OpParams params{{"linear", 2}, {"transpose_b", 1}, {"eps", 1e-5}};
+  const auto error = [&](std::vector<TensorSpec> in, const OpParams& p) {
+    try {
+      fused.infer(in, p);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const TensorSpec x{DType::F32, {1, 32}}, w{DType::F32, {7, 32}}, norm{DType::F32, {7}}, counter{DType::I32, {1}};
+  EXPECT_EQ(error({x, w, {DType::F32, {1, 7}}, norm, counter}, params), "");
+  const std::string h = error({x, w, {DType::F32, {1, 8}}, norm, counter}, params);
+  EXPECT_NE(h.find("op 'fused_linear': its add_rmsnorm part"), std::string::npos) << h;
+  const std::string c = error({x, w, {DType::F32, {1, 7}}, norm, {DType::F32, {1}}}, params);
+  EXPECT_NE(c.find("counter must be int32 [1]"), std::string::npos) << c;
+  const std::string eps = error({x, w, {DType::F32, {1, 7}}, norm, counter}, {{"linear", 2}, {"transpose_b", 1}});
+  EXPECT_NE(eps.find("eps"), std::string::npos) << eps;
+  const std::string linear = error({x, w, {DType::F32, {1, 7}}, norm, counter}, {{"linear", 5}, {"eps", 1e-5}});
+  EXPECT_NE(linear.find("linear must be 0 (linear_qbytes), 1 (linear_qbits) or 2 (matmul_f32)"), std::string::npos) << linear;
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 // specialised GEMV applies (Vulkan on a CPU device, n ≤ 8, float32 x and y, a weight format with
 // its own kernel), it is one launch: the last invocation to finish its rows of y computes the
 // add and the norm alone (shaders/linear_gemv.comp, EPILOGUE), since on lavapipe every launch
-// costs 60–100 µs of llvmpipe's thread hand-off whatever it computes and a decoder layer has
+// costs 40–100 µs of llvmpipe's thread hand-off whatever it computes and a decoder layer has
 // two such norms. Elsewhere the linear's and add_rmsnorm's launches run one after the other
 // (GPUs launch in microseconds, and one invocation's rows would stall them).
 // Forming x inside the next projection instead (the norm as a prologue) was measured slower on
@@ -15,6 +15,8 @@
 // add_rmsnorm's order: the op gives the bits of the two ops it replaces.
 // Parameters: linear (0 linear_qbytes, 1 linear_qbits, 2 matmul_f32 with transpose_b=1), eps;
 // the rest go to the linear.
+#include <stdexcept>
+
 #include "host/quant/quantized_weight.h"
 #include "runtime/ops/linear_common.h"
 #include "runtime/ops/linear_layout.h"
@@ -58,10 +60,19 @@ void check_counter(const TensorSpec& counter) {
   }
 }
 
+// The two ops' checks, their errors told as this op's.
+std::vector<TensorSpec> infer_part(const std::string& op, const std::vector<TensorSpec>& in, const OpParams& params) {
+  try {
+    return find_op(op).infer(in, params);
+  } catch (const std::invalid_argument& e) {
+    op_error(kName, "its " + op + " part: " + e.what());
+  }
+}
+
 std::vector<TensorSpec> infer(const std::vector<TensorSpec>& in, const OpParams& params) {
-  const std::vector<TensorSpec> y = find_op(linear_of(params)).infer(linear_inputs(in), params);
+  const std::vector<TensorSpec> y = infer_part(linear_of(params), linear_inputs(in), params);
   check_counter(in.back());
-  return find_op("add_rmsnorm").infer(norm_inputs(in, y.front()), norm_params(params));
+  return infer_part("add_rmsnorm", norm_inputs(in, y.front()), norm_params(params));
 }
 
 std::vector<Tensor> reference(const std::vector<Tensor>& in, const OpParams& params) {
