@@ -1,5 +1,6 @@
 #include "runtime/model/quantized_modules.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include "host/float_format.h"
 #include "host/nn/config.h"
+#include "runtime/ops/linear_common.h"
 #include "runtime/ops/linear_layout.h"
 #include "runtime/ops/op_helpers.h"
 
@@ -381,7 +383,8 @@ std::optional<std::vector<Value>> linear_module_add_rmsnorm(Executor& ex, const 
   std::vector<Value> inputs = call->inputs;
   inputs.insert(inputs.end(), {norm.h, norm.weight, norm.counter});
   OpParams params = call->params;
-  params.set("linear", call->op == "linear_qbytes" ? 0 : call->op == "linear_qbits" ? 1 : 2);
+  params.set("linear", static_cast<double>(std::find(std::begin(linear::kFusedLinearOps), std::end(linear::kFusedLinearOps), call->op) -
+                                            std::begin(linear::kFusedLinearOps)));
   params.set("eps", norm.eps);
   return ex.run("fused_linear", inputs, params);
 }

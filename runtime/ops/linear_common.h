@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/op_registry.h"
@@ -100,6 +101,9 @@ void add_weight_only_linear_ops(std::vector<OpDef>& ops);  // linear_weight_only
 void add_int8_linear_ops(std::vector<OpDef>& ops);         // linear_int8.cpp
 void add_float_matmul_ops(std::vector<OpDef>& ops);        // linear_matmul.cpp
 void add_fused_linear_ops(std::vector<OpDef>& ops);        // linear_fused.cpp
+
+// fused_linear's parameter `linear` is an index into this list of the linear ops it runs.
+inline constexpr std::string_view kFusedLinearOps[] = {"linear_qbytes", "linear_qbits", "matmul_f32"};
 
 // Enqueues the family's GEMV (n ≤ 8, one batch, k-contiguous W) or tiled GEMM kernel (32 × 32
 // output tiles); `batches` > 1 runs the GEMM over grid dimension z. A specialised kernel serves

@@ -28,15 +28,14 @@ namespace {
 const std::string kName = "fused_linear";
 constexpr size_t kTailInputs = 3;  // h, the norm's weight, the counter
 
-const std::string& linear_of(const OpParams& params) {
-  static const std::string names[] = {"linear_qbytes", "linear_qbits", "matmul_f32"};
+std::string linear_of(const OpParams& params) {
   const int64_t code = params.get_int("linear", -1);
-  if (code < 0 || code > 2) {
+  if (code < 0 || code >= static_cast<int64_t>(std::size(kFusedLinearOps))) {
     op_error(kName, "linear must be 0 (linear_qbytes), 1 (linear_qbits) or 2 (matmul_f32), got " +
                         std::to_string(params.get("linear", -1)));
   }
   if (code == 2 && params.get_int("transpose_b", 0) != 1) op_error(kName, "matmul_f32 needs transpose_b=1 (W [m, k])");
-  return names[code];
+  return std::string(kFusedLinearOps[code]);
 }
 
 OpParams norm_params(const OpParams& params) {
@@ -91,8 +90,7 @@ LinearJob job_of(const std::string& linear, const std::vector<DeviceTensor>& in,
 bool encode_fused(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
                   const OpParams& params) {
   const DeviceTensor& norm_weight = in[in.size() - 2];
-  const DeviceTensor y{out[0].buffer, out[0].dtype, out[0].shape};
-  LinearJob job = job_of(linear_of(params), linear_inputs(in), {y}, params);
+  LinearJob job = job_of(linear_of(params), linear_inputs(in), {out[0]}, params);
   job.params.norm_eps = static_cast<float>(params.get("eps"));
   job.params.norm_format = static_cast<uint32_t>(*elem_format(norm_weight.dtype));
   const EpilogueBuffers buffers{in[in.size() - 3].buffer, norm_weight.buffer, out[1].buffer, in.back().buffer};
