@@ -5,6 +5,7 @@
 // y through y_row_stride) in chunks along m. Callers never split anything themselves.
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <numeric>
 #include <stdexcept>
 
@@ -124,18 +125,33 @@ uint64_t offset_step(uint64_t alignment, uint64_t bytes) { return bytes ? alignm
                               std::to_string(p.m) + " exceeds what one kernel binding covers and " + why);
 }
 
+// The parameters as the kernels read them: y's row stride defaults to m.
+LinearParams with_defaults(const LinearParams& params) {
+  LinearParams p = params;
+  if (p.y_row_stride == 0) p.y_row_stride = p.m;
+  return p;
+}
+
+// Whether each buffer (null: unused) fits one kernel binding of the device.
+bool fit_one_binding(const DeviceInfo& device, std::initializer_list<const std::shared_ptr<DeviceBuffer>*> buffers) {
+  const uint64_t limit = device.max_binding_bytes;
+  for (const auto* buffer : buffers) {
+    if (limit != 0 && *buffer && (*buffer)->size() > limit) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void launch_linear(EncodeContext& ctx, LinearBuffers b, const LinearParams& params, Accumulate accumulate,
                    uint32_t batches, WeightKind kind) {
   if (params.n == 0 || params.m == 0 || batches == 0) return;  // empty output
-  LinearParams p = params;
-  if (p.y_row_stride == 0) p.y_row_stride = p.m;
+  const LinearParams p = with_defaults(params);
   DeviceBuffer* any = b.x.get();
   auto raw = [any](const std::shared_ptr<DeviceBuffer>& buffer) { return buffer ? buffer.get() : any; };
   const uint64_t limit = ctx.device().max_binding_bytes;
-  const auto fits = [limit](const std::shared_ptr<DeviceBuffer>& buffer) { return !buffer || buffer->size() <= limit; };
-  if (limit == 0 || (fits(b.x) && fits(b.w) && fits(b.scale) && fits(b.shift) && fits(b.bias) && fits(b.y))) {
+  const auto fits = [&ctx](const std::shared_ptr<DeviceBuffer>& buffer) { return fit_one_binding(ctx.device(), {&buffer}); };
+  if (fit_one_binding(ctx.device(), {&b.x, &b.w, &b.scale, &b.shift, &b.bias, &b.y})) {
     launch_one(ctx, {raw(b.x), raw(b.w), raw(b.scale), raw(b.shift), raw(b.bias), raw(b.y)}, p, accumulate, batches, kind);
     return;
   }
@@ -190,12 +206,11 @@ void launch_linear(EncodeContext& ctx, const LinearJob& job) {
 bool launch_linear_with_epilogue(EncodeContext& ctx, const LinearJob& job, LinearEpilogue epilogue,
                                  const EpilogueBuffers& eb) {
   const LinearBuffers& b = job.buffers;
-  LinearParams p = job.params;
+  LinearParams p = with_defaults(job.params);
   if (p.n == 0 || p.m == 0) return false;
-  if (p.y_row_stride == 0) p.y_row_stride = p.m;
-  const uint64_t limit = ctx.device().max_binding_bytes;
-  for (const auto* buffer : {&b.x, &b.w, &b.scale, &b.shift, &b.bias, &b.y, &eb.residual, &eb.norm_weight, &eb.normed}) {
-    if (limit != 0 && *buffer && (*buffer)->size() > limit) return false;  // windows: not with an epilogue
+  // Windows (a launch per chunk of rows) are not for an epilogue, which needs every row.
+  if (!fit_one_binding(ctx.device(), {&b.x, &b.w, &b.scale, &b.shift, &b.bias, &b.y, &eb.residual, &eb.norm_weight, &eb.normed})) {
+    return false;
   }
   std::optional<KernelLaunch> launch = specialised_launch(ctx.device(), p, job.batches, job.kind, epilogue);
   if (!launch) return false;
