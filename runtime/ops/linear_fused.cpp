@@ -28,14 +28,25 @@ namespace {
 const std::string kName = "fused_linear";
 constexpr size_t kTailInputs = 3;  // h, the norm's weight, the counter
 
+// "0 (linear_qbytes), 1 (linear_qbits) or 2 (matmul_f32)", from kFusedLinearOps.
+std::string linear_choices() {
+  std::string text;
+  const size_t count = std::size(kFusedLinearOps);
+  for (size_t i = 0; i < count; ++i) {
+    if (i > 0) text += i + 1 == count ? " or " : ", ";
+    text += std::to_string(i) + " (" + std::string(kFusedLinearOps[i]) + ")";
+  }
+  return text;
+}
+
 std::string linear_of(const OpParams& params) {
   const int64_t code = params.get_int("linear", -1);
   if (code < 0 || code >= static_cast<int64_t>(std::size(kFusedLinearOps))) {
-    op_error(kName, "linear must be 0 (linear_qbytes), 1 (linear_qbits) or 2 (matmul_f32), got " +
-                        std::to_string(params.get("linear", -1)));
+    op_error(kName, "linear must be " + linear_choices() + ", got " + std::to_string(params.get("linear", -1)));
   }
-  if (code == 2 && params.get_int("transpose_b", 0) != 1) op_error(kName, "matmul_f32 needs transpose_b=1 (W [m, k])");
-  return std::string(kFusedLinearOps[code]);
+  const std::string linear(kFusedLinearOps[code]);
+  if (linear == "matmul_f32" && params.get_int("transpose_b", 0) != 1) op_error(kName, "matmul_f32 needs transpose_b=1 (W [m, k])");
+  return linear;
 }
 
 OpParams norm_params(const OpParams& params) {
