@@ -25,6 +25,7 @@ struct DeviceInfo {
   uint64_t max_buffer_bytes = 0;  // largest single allocation / storage-buffer range
   uint64_t max_binding_bytes = 0;  // largest range one kernel binding covers (Vulkan maxStorageBufferRange)
   uint32_t binding_alignment = 1;  // offset alignment of a buffer view (Backend::view)
+  uint64_t max_texel_binding_bytes = 0;  // Vulkan: largest texel-buffer binding (KernelLaunch::texel_buffers)
   bool fp16_storage = false;
   bool fp16_arithmetic = false;
   bool int8_storage = false;

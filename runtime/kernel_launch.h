@@ -32,6 +32,11 @@ struct KernelLaunch {
   // pipeline holds only the code they select; each distinct set is a pipeline of its own).
   // OpenCL kernels ignore them and read the same choices from `params`.
   std::vector<uint32_t> constants;
+  // Vulkan: bit i set where the kernel reads buffers[i] as a uniform texel buffer of 16-byte
+  // texels (usamplerBuffer, VK_FORMAT_R32G32B32A32_UINT) instead of a storage buffer: llvmpipe
+  // fetches a texel per lane in one load, a storage buffer's uvec4 in four tested ones.
+  // OpenCL ignores it.
+  uint32_t texel_buffers = 0;
 
   template <class Params>
   void set_params(const Params& p) {

@@ -11,8 +11,9 @@ namespace pq::rt {
 namespace {
 
 using TierField = bool KernelTiers::*;
-constexpr std::array<std::pair<const char*, TierField>, 4> kTiers{{
+constexpr std::array<std::pair<const char*, TierField>, 5> kTiers{{
     {"int64", &KernelTiers::int64},
+    {"texel", &KernelTiers::texel},
     {"ksplit", &KernelTiers::ksplit},
     {"subgroup", &KernelTiers::subgroup},
     {"dot", &KernelTiers::dot},

@@ -7,6 +7,10 @@
 // Tiers (Vulkan; OpenCL devices have none yet):
 //   int64     loads through 64-bit words (shaderInt64): SIMD CPU drivers fetch each component
 //             of a load on its own, so 16 bytes in two components cost half of four.
+//   texel     the int4 and int8 linear kernels read x and W as uniform texel buffers of 16-byte
+//             texels: llvmpipe fetches a texel per lane in one load, where a storage buffer's
+//             load is a loop over lanes and components, each tested against the bounds.
+//             Chosen on CPU devices; not with the subgroup split.
 //   ksplit    a linear kernel's row is shared by 16 invocations, each walking every 16th step of
 //             k, that meet once in shared memory (GPUs without a usable subgroup tier).
 //   subgroup  the same split over the lanes of one subgroup (as many as it has), meeting
@@ -26,6 +30,7 @@ struct KernelTiers {
   bool ksplit = false;
   bool subgroup = false;
   bool dot = false;
+  bool texel = false;
   bool operator==(const KernelTiers&) const = default;
 };
 

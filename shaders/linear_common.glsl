@@ -138,6 +138,9 @@ float linear_load_weight(uint w_base, uint row, uint col) {
 }
 
 float linear_row_scale(uint row) {
+#ifdef LINEAR_GROUP_SCALES_ONLY
+  return 1.0;  // a shader for group-wise weights only, whose binding 2 need not be a storage buffer
+#endif
   const bool per_row = p.w_format >= LIN_FMT_I8 && p.w_format <= LIN_FMT_E5M2;
   return per_row ? linear_load_scale(row) : 1.0;
 }

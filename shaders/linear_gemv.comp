@@ -20,6 +20,11 @@
 //   _dot  int8 × int8 through packed 4 × 8-bit dot products (SPV_KHR_integer_dot_product).
 //   _i64  loads through 64-bit words (shaderInt64): SIMD CPU drivers (lavapipe) fetch every
 //         component of a load on its own, so 16 bytes in two components cost half of four.
+//   _tx   x and W (bindings 0 and 1; int4: its scales and shifts, 2 and 3, too) read as
+//         uniform texel buffers of 16-byte texels (usamplerBuffer): llvmpipe fetches a texel
+//         per lane in one load, where a storage buffer's load is a loop over lanes and
+//         components, each with its bounds test. linear_common.glsl's storage-buffer
+//         declarations of those bindings stay unused.
 //! variant linear_q4 -DQ4
 //! variant linear_q8 -DQ8
 //! variant linear_f8 -DF8
@@ -44,6 +49,8 @@
 //! variant linear_f_sg_i64 -DFLOAT_W -DSUBGROUP_SUMS -DWIDE64 --target-env vulkan1.1
 //! variant linear_i8_sg_i64 -DI8 -DSUBGROUP_SUMS -DWIDE64 --target-env vulkan1.1
 //! variant linear_i8_sg_dot_i64 -DI8 -DSUBGROUP_SUMS -DINT_DOT -DWIDE64 --target-env vulkan1.1
+//! variant linear_q4_tx -DQ4 -DTEXEL_XW -DTEXEL_GROUP_VALUES -DLINEAR_GROUP_SCALES_ONLY
+//! variant linear_q8_tx -DQ8 -DTEXEL_XW
 #extension GL_GOOGLE_include_directive : require
 #ifdef WIDE64
 #extension GL_ARB_gpu_shader_int64 : require
@@ -103,10 +110,27 @@ uvec4 words(u64vec2 v) { return uvec4(unpackUint2x32(v.x), unpackUint2x32(v.y));
     b = name##16_units[2u * i + 1u];                                                             \
   }
 #endif
+#ifdef TEXEL_XW
+#define TEXEL_LOADS(name, binding_index)                                                         \
+  layout(binding = binding_index) uniform usamplerBuffer name##_texels;                          \
+  uvec4 name##_load16(uint i) { return texelFetch(name##_texels, int(i)); }                      \
+  void name##_load32(uint i, out uvec4 a, out uvec4 b) {                                         \
+    a = texelFetch(name##_texels, int(2u * i));                                                  \
+    b = texelFetch(name##_texels, int(2u * i + 1u));                                             \
+  }
+TEXEL_LOADS(x, 0)
+TEXEL_LOADS(w, 1)
+#else
 UNIT_LOADS(x, 0)
 UNIT_LOADS(w, 1)
+#endif
+#ifdef TEXEL_GROUP_VALUES
+TEXEL_LOADS(scale, 2)
+TEXEL_LOADS(shift, 3)
+#else
 UNIT_LOADS(scale, 2)
 UNIT_LOADS(shift, 3)
+#endif
 
 shared float partial[LIN_LOCAL][LIN_MAX_N];
 layout(std430, binding = 5) coherent buffer YDone { uint y_done[]; };  // y as the last invocation reads it

@@ -24,6 +24,11 @@ TEST(KernelTiers, ListsRoundTrip) {
   EXPECT_EQ(parse_tier_list("baseline", "x"), KernelTiers{});
   EXPECT_EQ(parse_tier_list("dot,int64", "x"), tiers(true, false, false, true));
   EXPECT_EQ(parse_tier_list("ksplit", "x"), tiers(false, true, false, false));
+  KernelTiers texel;
+  texel.texel = true;
+  EXPECT_EQ(parse_tier_list("texel", "x"), texel);
+  texel.int64 = texel.dot = true;
+  EXPECT_EQ(tier_list(texel), "int64,texel,dot");
 }
 
 TEST(KernelTiers, BadListsNameTheSpecAndTheTier) {
@@ -42,7 +47,6 @@ TEST(KernelTiers, UnsupportedTierIsRefusedNamingTheDevice) {
   EXPECT_NE(e.find("int64,ksplit"), std::string::npos) << e;
 }
 
-// lavapipe's case: int64 chosen, all four supported.
 std::vector<std::string> names(const std::vector<KernelTiers>& sets) {
   std::vector<std::string> list;
   for (const auto& s : sets) list.push_back(tier_list(s));
@@ -57,6 +61,11 @@ TEST(KernelTiers, CertificationCoversBaselineAndEveryTierWithEachSplit) {
             (std::vector<std::string>{"baseline", "int64,ksplit,dot"}));
   EXPECT_EQ(names(other_tier_sets(tiers(true, false, false, true), tiers(true, false, false, false))),
             (std::vector<std::string>{"baseline", "int64,dot"}));
+  // lavapipe: int64 and texel chosen, all five supported.
+  KernelTiers all = tiers(true, true, true, true), lavapipe = tiers(true, false, false, false);
+  all.texel = lavapipe.texel = true;
+  EXPECT_EQ(names(other_tier_sets(all, lavapipe)),
+            (std::vector<std::string>{"baseline", "int64,texel,subgroup,dot", "int64,texel,ksplit,dot"}));
   // Nothing optional: nothing besides the default.
   EXPECT_TRUE(other_tier_sets(KernelTiers{}, KernelTiers{}).empty());
 }

@@ -123,9 +123,12 @@ bool launch_linear_with_epilogue(EncodeContext& ctx, const LinearJob& job, Linea
 
 // The specialised kernel for `kind`, when one applies to these parameters (linear_kernels.cpp):
 // its launch with kernel, grid and rows_per_item/k_split set; nullopt for the generic kernels.
-// Vulkan launches bind 10 buffers (the epilogue's four after the linear's six).
+// Vulkan launches bind 10 buffers (the epilogue's four after the linear's six). `x` and `w`
+// are the buffers bound to x and W, which the texel tier's kernels read as texel buffers where
+// they fit its binding limit.
 std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearParams& params, uint32_t batches,
-                                               WeightKind kind, LinearEpilogue epilogue = LinearEpilogue::None);
+                                               WeightKind kind, const DeviceBuffer& x, const DeviceBuffer& w,
+                                               LinearEpilogue epilogue = LinearEpilogue::None);
 
 // The launch_linear calls of linear_qbytes, linear_qbits and matmul_f32 (our kernels; matmul_f32
 // may go to CLBlast instead, which its encoder decides).

@@ -73,10 +73,24 @@ uint32_t k_split_for(const DeviceInfo& device, WeightKind kind) {
   return device.tiers.ksplit && kind != WeightKind::I8xI8 ? kVulkanGpuKSplit : 1;
 }
 
+// The texel tier's variants (x and W as texel buffers, and for int4 the scales and shifts)
+// exist for int4 and int8 weights, without the subgroup split; the weight, scales included,
+// must fit a texel-buffer binding (views are aligned for one: the probe's binding_alignment
+// covers minTexelBufferOffsetAlignment) and x too.
+uint32_t texel_buffers(const DeviceInfo& device, uint32_t k_split, WeightKind kind, const DeviceBuffer& x,
+                       const DeviceBuffer& w) {
+  const uint64_t limit = device.max_texel_binding_bytes;
+  if (!device.tiers.texel || (k_split > 1 && device.tiers.subgroup) || x.size() > limit || w.size() > limit) return 0;
+  if (kind == WeightKind::Q4Blocked) return 0b1111;  // bindings x, W, scale, shift
+  return kind == WeightKind::Q8 ? 0b11 : 0;          // x, W (the row scales are read once a row)
+}
+
 // shaders/linear_gemv.comp's variants: the kernel, then _sg (subgroup sums), _dot (int8 dot
-// products), _i64 (64-bit loads).
-std::string vulkan_variant(const char* kernel, const DeviceInfo& device, uint32_t k_split, WeightKind kind) {
+// products), _i64 (64-bit loads); or the kernel and _tx (texel loads).
+std::string vulkan_variant(const char* kernel, const DeviceInfo& device, uint32_t k_split, WeightKind kind,
+                           bool texel) {
   std::string name = kernel;
+  if (texel) return name + "_tx";
   if (k_split > 1 && device.tiers.subgroup) name += "_sg";
   if (kind == WeightKind::I8xI8 && device.tiers.dot) name += "_dot";
   if (device.tiers.int64) name += "_i64";
@@ -86,7 +100,8 @@ std::string vulkan_variant(const char* kernel, const DeviceInfo& device, uint32_
 }  // namespace
 
 std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearParams& p, uint32_t batches,
-                                               WeightKind kind, LinearEpilogue epilogue) {
+                                               WeightKind kind, const DeviceBuffer& x, const DeviceBuffer& w,
+                                               LinearEpilogue epilogue) {
   const char* kernel = kernel_of(kind);
   if (!kernel || batches != 1 || !applies(p, kind)) return std::nullopt;
   const bool with_epilogue = epilogue != LinearEpilogue::None;
@@ -110,7 +125,8 @@ std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearP
     set_grid(launch, uint64_t{ceil_div(p.m, tile.rows)} * x_tiles, kOpenCLLocal, 1);
   } else {
     // shaders/linear_gemv.comp: slots of `rows` rows in 8-row lanes, k_split invocations each.
-    launch.kernel = vulkan_variant(kernel, device, k_split, kind);
+    launch.texel_buffers = texel_buffers(device, k_split, kind, x, w);
+    launch.kernel = vulkan_variant(kernel, device, k_split, kind, launch.texel_buffers != 0);
     const auto is = [](uint32_t format, ElemFormat f) { return format == static_cast<uint32_t>(f) ? 1u : 0u; };
     launch.constants = {p.rows_per_item, p.x_rows_per_item, is(p.x_format, ElemFormat::F32), is(p.x_format, ElemFormat::F16),
                         is(p.w_format, ElemFormat::F32), is(p.w_format, ElemFormat::F16), static_cast<uint32_t>(epilogue)};

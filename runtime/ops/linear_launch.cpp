@@ -65,7 +65,7 @@ void bind(KernelLaunch& launch, const DeviceInfo& device, bool specialised, cons
 
 void launch_one(EncodeContext& ctx, const std::array<DeviceBuffer*, 6>& bindings, LinearParams p, Accumulate accumulate,
                 uint32_t batches, WeightKind kind) {
-  std::optional<KernelLaunch> special = specialised_launch(ctx.device(), p, batches, kind);
+  std::optional<KernelLaunch> special = specialised_launch(ctx.device(), p, batches, kind, *bindings[0], *bindings[1]);
   if (!special && kind == WeightKind::Q4Blocked) {
     throw std::invalid_argument("linear: no kernel reads blocked int4 codes for n=" + std::to_string(p.n) +
                                 " k=" + std::to_string(p.k) + " m=" + std::to_string(p.m));
@@ -212,7 +212,7 @@ bool launch_linear_with_epilogue(EncodeContext& ctx, const LinearJob& job, Linea
   if (!fit_one_binding(ctx.device(), {&b.x, &b.w, &b.scale, &b.shift, &b.bias, &b.y, &eb.residual, &eb.norm_weight, &eb.normed})) {
     return false;
   }
-  std::optional<KernelLaunch> launch = specialised_launch(ctx.device(), p, job.batches, job.kind, epilogue);
+  std::optional<KernelLaunch> launch = specialised_launch(ctx.device(), p, job.batches, job.kind, *b.x, *b.w, epilogue);
   if (!launch) return false;
   auto raw = [&b](const std::shared_ptr<DeviceBuffer>& buffer) { return buffer ? buffer.get() : b.x.get(); };
   bind(*launch, ctx.device(), true, {raw(b.x), raw(b.w), raw(b.scale), raw(b.shift), raw(b.bias), raw(b.y)},

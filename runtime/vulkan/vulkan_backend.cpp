@@ -217,7 +217,9 @@ std::vector<VulkanBackend::Range> VulkanBackend::bound_ranges(const KernelLaunch
   for (size_t i = 0; i < launch.buffers.size(); ++i) {
     if (!launch.buffers[i]) throw std::invalid_argument("binding " + std::to_string(i) + " is null");
     const Range range = range_of(*launch.buffers[i]);
-    if (range.bytes > max_range) {
+    if ((launch.texel_buffers >> i) & 1u) {
+      check_texel_range(range, i);
+    } else if (range.bytes > max_range) {
       throw std::runtime_error("binding " + std::to_string(i) + " is a " + (range.whole ? "buffer" : "view") + " of " +
                                std::to_string(launch.buffers[i]->size()) + " bytes, above this device's " +
                                "maxStorageBufferRange of " + std::to_string(max_range) +
@@ -226,6 +228,17 @@ std::vector<VulkanBackend::Range> VulkanBackend::bound_ranges(const KernelLaunch
     ranges.push_back(range);
   }
   return ranges;
+}
+
+void VulkanBackend::check_texel_range(const Range& range, size_t binding) const {
+  const VkPhysicalDeviceLimits& limits = device_->limits();
+  const uint64_t texels = range.bytes / TexelViews::kTexelBytes;
+  if (range.offset % limits.minTexelBufferOffsetAlignment != 0 || texels > limits.maxTexelBufferElements) {
+    throw std::runtime_error("binding " + std::to_string(binding) + " (a texel buffer of " + std::to_string(texels) +
+                             " texels at offset " + std::to_string(range.offset) + ") is outside this device's " +
+                             "maxTexelBufferElements of " + std::to_string(limits.maxTexelBufferElements) +
+                             " or minTexelBufferOffsetAlignment of " + std::to_string(limits.minTexelBufferOffsetAlignment));
+  }
 }
 
 void VulkanBackend::check_launch_limits(const KernelLaunch& launch) const {
@@ -264,21 +277,29 @@ void VulkanBackend::encode(const KernelLaunch& launch, LaunchTarget target) {
   const std::vector<Range> buffers = bound_ranges(launch);
   const auto push_bytes = static_cast<uint32_t>(align_up(launch.params.size(), 4));
   const ComputePipeline& pipeline =
-      pipelines_.get({launch.kernel, launch.local, static_cast<uint32_t>(buffers.size()), push_bytes, launch.constants});
+      pipelines_.get({launch.kernel, launch.local, static_cast<uint32_t>(buffers.size()), launch.texel_buffers, push_bytes,
+                      launch.constants});
 
   VkDescriptorSet set = VK_NULL_HANDLE;
   if (!buffers.empty()) {
     set = target.descriptors.allocate(device_->handle(), pipeline.set_layout);
     std::vector<VkDescriptorBufferInfo> infos(buffers.size());
+    std::vector<VkBufferView> texel_views(buffers.size());
     std::vector<VkWriteDescriptorSet> writes(buffers.size());
     for (size_t i = 0; i < buffers.size(); ++i) {
-      infos[i] = {buffers[i].buffer->handle(), buffers[i].offset, buffers[i].whole ? VK_WHOLE_SIZE : buffers[i].bytes};
+      const auto binding = static_cast<uint32_t>(i);
       writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
       writes[i].dstSet = set;
-      writes[i].dstBinding = static_cast<uint32_t>(i);
+      writes[i].dstBinding = binding;
       writes[i].descriptorCount = 1;
-      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-      writes[i].pBufferInfo = &infos[i];
+      writes[i].descriptorType = descriptor_type(launch.texel_buffers, binding);
+      if (writes[i].descriptorType == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER) {
+        texel_views[i] = buffers[i].buffer->texel_view(buffers[i].offset, buffers[i].bytes);
+        writes[i].pTexelBufferView = &texel_views[i];
+      } else {
+        infos[i] = {buffers[i].buffer->handle(), buffers[i].offset, buffers[i].whole ? VK_WHOLE_SIZE : buffers[i].bytes};
+        writes[i].pBufferInfo = &infos[i];
+      }
     }
     vkUpdateDescriptorSets(device_->handle(), static_cast<uint32_t>(writes.size()), writes.data(), 0, nullptr);
   }

@@ -85,6 +85,7 @@ class VulkanBackend final : public Backend, public std::enable_shared_from_this<
   void encode(const KernelLaunch& launch, LaunchTarget target);
   std::vector<Range> bound_ranges(const KernelLaunch& launch) const;
   void check_launch_limits(const KernelLaunch& launch) const;
+  void check_texel_range(const Range& range, size_t binding) const;
   VulkanBuffer& own_buffer(const DeviceBuffer& buffer) const;
   void check_no_recording(const char* what) const;
 

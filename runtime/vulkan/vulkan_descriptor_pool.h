@@ -13,6 +13,7 @@ class DescriptorPoolRecycler {
  public:
   static constexpr uint32_t kSetsPerPool = 256;
   static constexpr uint32_t kBuffersPerPool = 256 * 8;
+  static constexpr uint32_t kTexelBuffersPerPool = 256 * 4;
 
   explicit DescriptorPoolRecycler(VkDevice device) : device_(device) {}
   ~DescriptorPoolRecycler();

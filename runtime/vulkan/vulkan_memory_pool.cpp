@@ -11,7 +11,7 @@ namespace pq::rt::vulkan {
 namespace {
 
 constexpr VkBufferUsageFlags kBufferUsage =
-    VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 constexpr VkMemoryPropertyFlags kHostCoherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
 
 VkBuffer create_buffer(VkDevice device, VkDeviceSize bytes) {
@@ -101,7 +101,14 @@ VulkanBuffer::VulkanBuffer(std::shared_ptr<VulkanMemoryPool> pool, VkBuffer buff
       placement_(placement),
       mapped_(mapped) {}
 
-VulkanBuffer::~VulkanBuffer() { pool_->release(buffer_, placement_); }
+VulkanBuffer::~VulkanBuffer() {
+  texel_views_.destroy(pool_->device_->handle());
+  pool_->release(buffer_, placement_);
+}
+
+VkBufferView VulkanBuffer::texel_view(VkDeviceSize offset, VkDeviceSize bytes) {
+  return texel_views_.get(pool_->device_->handle(), buffer_, offset, bytes);
+}
 
 VulkanMemoryPool::VulkanMemoryPool(std::shared_ptr<VulkanDevice> device, bool allow_direct_host_copies)
     : device_(std::move(device)) {

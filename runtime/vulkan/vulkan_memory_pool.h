@@ -14,6 +14,7 @@
 #include "runtime/backend.h"
 #include "runtime/vulkan/vulkan_backend.h"
 #include "runtime/vulkan/vulkan_device.h"
+#include "runtime/vulkan/vulkan_texel_views.h"
 
 namespace pq::rt::vulkan {
 
@@ -40,6 +41,8 @@ class VulkanBuffer final : public DeviceBuffer, public std::enable_shared_from_t
   VkDeviceSize buffer_bytes() const { return buffer_bytes_; }
   std::byte* mapped() const { return mapped_; }  // null unless the host copies directly
   const VulkanMemoryPool* pool() const { return pool_.get(); }
+  // [offset, offset + bytes) as a uniform texel buffer view, kept while the buffer lives.
+  VkBufferView texel_view(VkDeviceSize offset, VkDeviceSize bytes);
 
  private:
   std::shared_ptr<VulkanMemoryPool> pool_;  // keeps the device alive while the buffer is
@@ -48,6 +51,7 @@ class VulkanBuffer final : public DeviceBuffer, public std::enable_shared_from_t
   VkDeviceSize buffer_bytes_;
   Placement placement_;
   std::byte* mapped_;
+  TexelViews texel_views_;
 };
 
 class VulkanMemoryPool : public std::enable_shared_from_this<VulkanMemoryPool> {

@@ -37,8 +37,8 @@ const ComputePipeline& VulkanPipelines::get(const PipelineKey& key) {
   ComputePipeline p;
   p.buffer_count = key.buffer_count;
   p.push_constant_bytes = key.push_constant_bytes;
-  p.set_layout = set_layout(key.buffer_count);
-  p.layout = pipeline_layout(key.buffer_count, key.push_constant_bytes);
+  p.set_layout = set_layout({key.buffer_count, key.texel_buffers});
+  p.layout = pipeline_layout({key.buffer_count, key.texel_buffers}, key.push_constant_bytes);
   p.pipeline = create_pipeline(key, p.layout);
   return pipelines_.emplace(key, p).first->second;
 }
@@ -58,27 +58,27 @@ VkShaderModule VulkanPipelines::shader_module(const std::string& kernel) {
   return modules_.emplace(kernel, module).first->second;
 }
 
-VkDescriptorSetLayout VulkanPipelines::set_layout(uint32_t buffer_count) {
-  if (auto it = set_layouts_.find(buffer_count); it != set_layouts_.end()) return it->second;
-  std::vector<VkDescriptorSetLayoutBinding> bindings(buffer_count);
-  for (uint32_t i = 0; i < buffer_count; ++i) {
+VkDescriptorSetLayout VulkanPipelines::set_layout(SetShape shape) {
+  if (auto it = set_layouts_.find(shape); it != set_layouts_.end()) return it->second;
+  std::vector<VkDescriptorSetLayoutBinding> bindings(shape.buffer_count);
+  for (uint32_t i = 0; i < shape.buffer_count; ++i) {
     bindings[i].binding = i;
-    bindings[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    bindings[i].descriptorType = descriptor_type(shape.texel_buffers, i);
     bindings[i].descriptorCount = 1;
     bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
   }
   VkDescriptorSetLayoutCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  info.bindingCount = buffer_count;
+  info.bindingCount = shape.buffer_count;
   info.pBindings = bindings.data();
   VkDescriptorSetLayout layout = VK_NULL_HANDLE;
   check(vkCreateDescriptorSetLayout(device_, &info, nullptr, &layout), "vkCreateDescriptorSetLayout");
-  return set_layouts_.emplace(buffer_count, layout).first->second;
+  return set_layouts_.emplace(shape, layout).first->second;
 }
 
-VkPipelineLayout VulkanPipelines::pipeline_layout(uint32_t buffer_count, uint32_t push_constant_bytes) {
-  const auto key = std::make_pair(buffer_count, push_constant_bytes);
+VkPipelineLayout VulkanPipelines::pipeline_layout(SetShape shape, uint32_t push_constant_bytes) {
+  const auto key = std::make_pair(shape, push_constant_bytes);
   if (auto it = pipeline_layouts_.find(key); it != pipeline_layouts_.end()) return it->second;
-  const VkDescriptorSetLayout set = set_layout(buffer_count);
+  const VkDescriptorSetLayout set = set_layout(shape);
   VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_constant_bytes};
   VkPipelineLayoutCreateInfo info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
   info.setLayoutCount = 1;

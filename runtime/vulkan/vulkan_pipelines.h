@@ -1,7 +1,7 @@
 // Compute pipelines built on first use from the embedded SPIR-V and kept for the backend's
 // lifetime, keyed by everything that changes the VkPipeline: shader variant, workgroup size
-// (specialization constants 0..2) and further specialization constants, number of storage
-// buffers and push-constant bytes.
+// (specialization constants 0..2) and further specialization constants, number of buffers
+// (and which of them are texel buffers) and push-constant bytes.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -23,10 +23,15 @@ struct PipelineKey {
   std::string kernel;
   std::array<uint32_t, 3> local{1, 1, 1};
   uint32_t buffer_count = 0;
+  uint32_t texel_buffers = 0;        // KernelLaunch::texel_buffers: bindings that are texel buffers
   uint32_t push_constant_bytes = 0;  // a multiple of 4
   std::vector<uint32_t> constants;   // specialization constants 3, 4, ...
   auto operator<=>(const PipelineKey&) const = default;
 };
+
+inline VkDescriptorType descriptor_type(uint32_t texel_buffers, uint32_t binding) {
+  return (texel_buffers >> binding) & 1u ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+}
 
 struct ComputePipeline {
   VkPipeline pipeline = VK_NULL_HANDLE;
@@ -49,15 +54,21 @@ class VulkanPipelines {
 
  private:
   VkShaderModule shader_module(const std::string& kernel);
-  VkDescriptorSetLayout set_layout(uint32_t buffer_count);
-  VkPipelineLayout pipeline_layout(uint32_t buffer_count, uint32_t push_constant_bytes);
+  // Bindings 0 .. buffer_count - 1: storage buffers, or uniform texel buffers where
+  // `texel_buffers` has their bit.
+  struct SetShape {
+    uint32_t buffer_count = 0, texel_buffers = 0;
+    auto operator<=>(const SetShape&) const = default;
+  };
+  VkDescriptorSetLayout set_layout(SetShape shape);
+  VkPipelineLayout pipeline_layout(SetShape shape, uint32_t push_constant_bytes);
   VkPipeline create_pipeline(const PipelineKey& key, VkPipelineLayout layout);
 
   VkDevice device_;
   PersistentPipelineCache cache_;
   std::map<std::string, VkShaderModule> modules_;
-  std::map<uint32_t, VkDescriptorSetLayout> set_layouts_;
-  std::map<std::pair<uint32_t, uint32_t>, VkPipelineLayout> pipeline_layouts_;
+  std::map<SetShape, VkDescriptorSetLayout> set_layouts_;
+  std::map<std::pair<SetShape, uint32_t>, VkPipelineLayout> pipeline_layouts_;
   std::map<PipelineKey, ComputePipeline> pipelines_;
   int pipelines_created_ = 0;
   double creation_seconds_ = 0;

@@ -1,9 +1,11 @@
 #include "runtime/vulkan/vulkan_probe.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
-#include <cstdio>
+
+#include "runtime/vulkan/vulkan_texel_views.h"
 
 namespace pq::rt::vulkan {
 namespace {
@@ -145,6 +147,7 @@ bool subgroup_split_fits(const PhysicalDeviceProbe& probe) {
 KernelTiers supported_tiers(const PhysicalDeviceProbe& probe) {
   KernelTiers t;
   t.int64 = probe.features.shader_int64;
+  t.texel = probe.texel_buffers;
   t.ksplit = true;  // shared memory and barriers: core
   t.subgroup = subgroup_split_fits(probe);
   t.dot = probe.features.integer_dot_product;
@@ -157,6 +160,7 @@ KernelTiers default_tiers(const PhysicalDeviceProbe& probe, const KernelTiers& s
   const bool gpu = probe.properties.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
   KernelTiers t;
   t.int64 = supported.int64;
+  t.texel = !gpu && supported.texel;  // measured on llvmpipe only
   t.subgroup = gpu && supported.subgroup;
   t.ksplit = gpu && !t.subgroup;
   t.dot = supported.dot && probe.dot_accelerated;
@@ -183,6 +187,9 @@ PhysicalDeviceProbe probe_physical_device(const VulkanInstance& instance, VkPhys
   probe.usable_api_version = std::min(instance.api_version(), probe.properties.apiVersion);
   read_features(instance, probe);
   const std::string driver_text = read_extended_properties(instance, probe);
+  VkFormatProperties texel_format{};
+  vkGetPhysicalDeviceFormatProperties(device, TexelViews::kFormat, &texel_format);
+  probe.texel_buffers = (texel_format.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT) != 0;
 
   const VkPhysicalDeviceLimits& limits = probe.properties.limits;
   DeviceInfo& info = probe.info;
@@ -198,6 +205,10 @@ PhysicalDeviceProbe probe_physical_device(const VulkanInstance& instance, VkPhys
   if (probe.max_allocation_bytes) info.max_buffer_bytes = std::min(info.max_buffer_bytes, probe.max_allocation_bytes);
   info.max_binding_bytes = limits.maxStorageBufferRange;
   info.binding_alignment = static_cast<uint32_t>(std::max<VkDeviceSize>(4, limits.minStorageBufferOffsetAlignment));
+  if (probe.texel_buffers) {  // every view then suits a texel binding too
+    info.max_texel_binding_bytes = uint64_t{limits.maxTexelBufferElements} * TexelViews::kTexelBytes;
+    info.binding_alignment = std::max(info.binding_alignment, static_cast<uint32_t>(limits.minTexelBufferOffsetAlignment));
+  }
   info.fp16_storage = probe.features.storage_buffer_16bit;
   info.fp16_arithmetic = probe.features.shader_float16;
   info.int8_storage = probe.features.storage_buffer_8bit;

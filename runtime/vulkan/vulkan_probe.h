@@ -36,6 +36,7 @@ struct PhysicalDeviceProbe {
   bool subgroup_arithmetic = false;   // subgroupAdd in compute shaders (Vulkan 1.1)
   bool subgroup_size_fixed = false;   // every compute subgroup has info.subgroup_size lanes
   bool dot_accelerated = false;       // packed signed 4 × 8-bit dot products are fast
+  bool texel_buffers = false;         // R32G32B32A32_UINT uniform texel buffers (TexelViews)
   DeviceInfo info;
 
   bool has_extension(std::string_view name) const;
