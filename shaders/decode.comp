@@ -3,6 +3,7 @@
 // the comments there). Float tensors are bound as uint words (no 16-bit storage feature).
 //! variant kv_write -DKV_WRITE
 //! variant attention -DATTENTION
+//! variant attention_tx -DATTENTION -DTEXEL_QKV
 //! variant argmax -DARGMAX
 //! variant topk -DTOPK
 #extension GL_GOOGLE_include_directive : require
@@ -50,6 +51,19 @@ void main() {
 #define ATT_MAX_D 256
 #define ATT_NO_SCORE -3.0e38
 
+#ifdef TEXEL_QKV
+// The texel tier (runtime/kernel_tiers.h), for float32 with d and dv multiples of 4 (the host
+// checks): q, k and v as texel buffers of four floats, so a quad is one fetch, and q's quads
+// are read from q instead of shared memory (a shared-memory load, too, is a loop over lanes on
+// llvmpipe).
+layout(binding = 0) uniform usamplerBuffer q_texels;
+layout(binding = 1) uniform usamplerBuffer k_texels;
+layout(binding = 2) uniform usamplerBuffer v_texels;
+vec4 texel_quad(usamplerBuffer t, uint i) { return uintBitsToFloat(texelFetch(t, int(i >> 2))); }
+vec4 load_k_quad(uint i, uint count) { return texel_quad(k_texels, i); }
+vec4 load_v_quad(uint i, uint count) { return texel_quad(v_texels, i); }
+float load_q(uint i) { return texel_quad(q_texels, i & ~3u)[i & 3u]; }
+#else
 // K and V are also read four elements a load, through vector views of the same bindings.
 layout(std430, binding = 0) readonly buffer Q { uint q[]; };
 layout(std430, binding = 1) readonly buffer K { uint k[]; };
@@ -58,6 +72,7 @@ layout(std430, binding = 1) readonly buffer K4 { uvec4 k4[]; };
 layout(std430, binding = 2) readonly buffer V { uint v[]; };
 layout(std430, binding = 2) readonly buffer V2 { uvec2 v2[]; };
 layout(std430, binding = 2) readonly buffer V4 { uvec4 v4[]; };
+#endif
 layout(std430, binding = 3) readonly buffer KvLen { int kv_len[]; };
 layout(std430, binding = 4) buffer Out { uint result[]; };
 layout(push_constant) uniform Params {
@@ -86,8 +101,11 @@ shared float scratch[ATT_GROUP * ATT_LOCAL];
     }                                                                                             \
     return r;                                                                                     \
   }
+#ifndef TEXEL_QKV
 DEFINE_LOAD_QUAD(load_k_quad, k, k2, k4)
 DEFINE_LOAD_QUAD(load_v_quad, v, v2, v4)
+float load_q(uint i) { return LOAD_FLOAT(q, i, p.dtype); }
+#endif
 
 // For each of the `n` heads: the max (is_max) or the sum of x[g] over the workgroup, into x[g].
 void reduce_heads(inout float x[ATT_GROUP], uint n, bool is_max) {
@@ -107,9 +125,14 @@ void reduce_heads(inout float x[ATT_GROUP], uint n, bool is_max) {
   barrier();
 }
 
-vec4 q_quad(uint g, uint c) {
+// Elements c .. c + 3 of query head g of the workgroup, whose row of q starts at q_row.
+vec4 q_quad(uint g, uint c, uint q_row) {
+#ifdef TEXEL_QKV
+  return texel_quad(q_texels, q_row + c);
+#else
   const uint o = g * ATT_MAX_D + c;
   return vec4(q_rows[o], q_rows[o + 1u], q_rows[o + 2u], q_rows[o + 3u]);
+#endif
 }
 
 void main() {
@@ -127,7 +150,7 @@ void main() {
   const uint d4 = (p.d + 3u) / 4u * 4u;
   for (uint t = lid; t < n * d4; t += ATT_LOCAL) {
     const uint g = t / d4, c = t % d4;
-    q_rows[g * ATT_MAX_D + c] = c < p.d ? LOAD_FLOAT(q, (bi * p.heads + h0 + g) * p.d + c, p.dtype) : 0.0;
+    q_rows[g * ATT_MAX_D + c] = c < p.d ? load_q((bi * p.heads + h0 + g) * p.d + c) : 0.0;
   }
   barrier();
   uint quads = 1u;
@@ -151,7 +174,7 @@ void main() {
       for (uint g = 0u; g < ATT_GROUP; ++g) qk[g] = 0.0;
       for (uint c = 0u; c < p.d; c += 4u) {
         const vec4 kq = load_k_quad(row + c, p.d - c);
-        for (uint g = 0u; g < n; ++g) qk[g] += dot(q_quad(g, c), kq);
+        for (uint g = 0u; g < n; ++g) qk[g] += dot(q_quad(g, c, (bi * p.heads + h0 + g) * p.d), kq);
       }
       for (uint g = 0u; g < n; ++g) {
         scores[g * chunk + jj] = qk[g] * p.scale;

@@ -124,12 +124,27 @@ std::vector<Tensor> attention_reference(const std::vector<Tensor>& in, const OpP
   return {Tensor::from_floats(in[0].dtype(), {g.batches, g.sq, g.heads, g.dv}, out)};
 }
 
+// The texel tier's kernel (shaders/decode.comp attention_tx) reads float32 quads of q, k and
+// v as single texels: rows of whole quads, each tensor within one texel binding.
+bool texel_loads(const DeviceInfo& device, const AttentionGeometry& g, const std::vector<DeviceTensor>& in) {
+  if (device.api != Api::Vulkan || !device.tiers.texel || in[0].dtype != DType::F32 || g.d % 4 != 0 || g.dv % 4 != 0) {
+    return false;
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (in[static_cast<size_t>(i)].buffer->size() > device.max_texel_binding_bytes) return false;
+  }
+  return true;
+}
+
 void attention_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
                       const OpParams& p) {
   const AttentionGeometry g = attention_geometry(tensor_specs(in), p);
   // One workgroup per (batch, query, KV head, group of up to kGroup of its query heads).
   const int64_t groups = (g.heads / g.kv_heads + kGroup - 1) / kGroup;
-  KernelLaunch launch = nn::grid_rows("attention", static_cast<uint64_t>(g.batches * g.sq * g.kv_heads * groups), kLocal);
+  const bool texel = texel_loads(ctx.device(), g, in);
+  KernelLaunch launch = nn::grid_rows(texel ? "attention_tx" : "attention",
+                                      static_cast<uint64_t>(g.batches * g.sq * g.kv_heads * groups), kLocal);
+  if (texel) launch.texel_buffers = 0b111;  // q, k, v
   launch.buffers = {in[0].buffer.get(), in[1].buffer.get(), in[2].buffer.get(), in[3].buffer.get(), out[0].buffer.get()};
   launch.set_params(AttentionParams{nn::u32(g.batches), nn::u32(g.sq), nn::u32(g.heads), nn::u32(g.skmax),
                                     nn::u32(g.kv_heads), nn::u32(g.d), nn::u32(g.dv), g.causal ? 1u : 0u,
@@ -236,6 +251,7 @@ OpDef attention_op() {
   def.encode = attention_encode;
   def.cases = attention_cases;
   def.checks = {OutputCheck{}};
+  def.reads_tiers = true;  // the texel tier reads q, k and v as texel buffers (attention_tx)
   return def;
 }
 
