@@ -1,7 +1,8 @@
 // One dispatch of a compute kernel, described the same way for OpenCL and Vulkan so that the
 // code choosing launches (runtime/ops) is written once:
 //   - `kernel` names the `__kernel` function in cl/*.cl and the shader variant from shaders/*.comp;
-//   - buffers[i] is kernel argument i (OpenCL) and storage-buffer binding i of set 0 (Vulkan);
+//   - buffers[i] is kernel argument i (OpenCL) and binding i of set 0 (Vulkan: a storage
+//     buffer, or a uniform texel buffer where texel_buffers has bit i);
 //   - `params` is a block of 4-byte scalars: the last kernel argument, passed by value (OpenCL),
 //     and the push-constant block (Vulkan); both see the same layout;
 //   - the grid is given in workgroups, with the workgroup size (Vulkan: specialization

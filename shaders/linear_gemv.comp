@@ -8,10 +8,10 @@
 // rows of x (grid dimension z walks the tiles of x: n ≤ 8 is one tile, the GEMV); the host
 // sets rows_per_item = ROWS and x_rows_per_item = NX from n (specialization constants here). The workgroup holds
 // local / k_split slots × k_split slices: slice i walks every k_split-th step of k, and the
-// slices of a slot meet once in shared memory. CPU devices use k_split = 1 (no barrier), and
-// then x is read at addresses every invocation of the subgroup shares, which SIMD CPU drivers
-// (lavapipe) load once for all lanes; GPUs split k to have enough loads in flight. Every
-// weight is read once per tile of x.
+// slices of a slot meet once in shared memory. CPU devices use k_split = 1 (no barrier: a
+// barrier costs llvmpipe more than the split saves; its lanes load x at one address, but each
+// lane still fetches it, hence the _tx variants); GPUs split k to have enough loads in flight.
+// Every weight is read once per tile of x.
 //
 // Tiers (runtime/kernel_tiers.h), each a variant suffix beside the baseline, which loads 32-bit
 // words and meets the slices of a split k in shared memory:

@@ -154,8 +154,9 @@ KernelTiers supported_tiers(const PhysicalDeviceProbe& probe) {
   return t;
 }
 
-// CPU drivers run one invocation per row with all of k (no split: their SIMD lanes share the
-// loads of x); GPUs split k, through subgroups where they can.
+// CPU drivers run one invocation per row with all of k (no split: the reduction's barriers or
+// subgroup operations cost llvmpipe more than they save) and read through texel buffers; GPUs
+// split k, through subgroups where they can.
 KernelTiers default_tiers(const PhysicalDeviceProbe& probe, const KernelTiers& supported) {
   const bool gpu = probe.properties.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
   KernelTiers t;
