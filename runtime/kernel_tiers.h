@@ -7,7 +7,8 @@
 // Tiers (Vulkan; OpenCL devices have none yet):
 //   int64     loads through 64-bit words (shaderInt64): SIMD CPU drivers fetch each component
 //             of a load on its own, so 16 bytes in two components cost half of four.
-//   texel     the int4 and int8 linear kernels read x and W as uniform texel buffers of 16-byte
+//   texel     the int4 and int8 linear kernels read x and W (int4: its scales and shifts too),
+//             and float32 attention reads q, k and v, as uniform texel buffers of 16-byte
 //             texels: llvmpipe fetches a texel per lane in one load, where a storage buffer's
 //             load is a loop over lanes and components, each tested against the bounds.
 //             Chosen on CPU devices; not with the subgroup split.

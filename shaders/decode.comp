@@ -54,15 +54,14 @@ void main() {
 #ifdef TEXEL_QKV
 // The texel tier (runtime/kernel_tiers.h), for float32 with d and dv multiples of 4 (the host
 // checks): q, k and v as texel buffers of four floats, so a quad is one fetch, and q's quads
-// are read from q instead of shared memory (a shared-memory load, too, is a loop over lanes on
-// llvmpipe).
+// are read from q instead of a copy in shared memory (a shared-memory load, too, is a loop over
+// lanes on llvmpipe).
 layout(binding = 0) uniform usamplerBuffer q_texels;
 layout(binding = 1) uniform usamplerBuffer k_texels;
 layout(binding = 2) uniform usamplerBuffer v_texels;
 vec4 texel_quad(usamplerBuffer t, uint i) { return uintBitsToFloat(texelFetch(t, int(i >> 2))); }
 vec4 load_k_quad(uint i, uint count) { return texel_quad(k_texels, i); }
 vec4 load_v_quad(uint i, uint count) { return texel_quad(v_texels, i); }
-float load_q(uint i) { return texel_quad(q_texels, i & ~3u)[i & 3u]; }
 #else
 // K and V are also read four elements a load, through vector views of the same bindings.
 layout(std430, binding = 0) readonly buffer Q { uint q[]; };
@@ -104,7 +103,6 @@ shared float scratch[ATT_GROUP * ATT_LOCAL];
 #ifndef TEXEL_QKV
 DEFINE_LOAD_QUAD(load_k_quad, k, k2, k4)
 DEFINE_LOAD_QUAD(load_v_quad, v, v2, v4)
-float load_q(uint i) { return LOAD_FLOAT(q, i, p.dtype); }
 #endif
 
 // For each of the `n` heads: the max (is_max) or the sum of x[g] over the workgroup, into x[g].
@@ -148,11 +146,13 @@ void main() {
   const uint k_stride = p.kv_heads * p.d, v_stride = p.kv_heads * p.dv;
   const uint k0 = b * p.skmax * k_stride + kvh * p.d, v0 = b * p.skmax * v_stride + kvh * p.dv;
   const uint d4 = (p.d + 3u) / 4u * 4u;
+#ifndef TEXEL_QKV
   for (uint t = lid; t < n * d4; t += ATT_LOCAL) {
     const uint g = t / d4, c = t % d4;
-    q_rows[g * ATT_MAX_D + c] = c < p.d ? load_q((bi * p.heads + h0 + g) * p.d + c) : 0.0;
+    q_rows[g * ATT_MAX_D + c] = c < p.d ? LOAD_FLOAT(q, (bi * p.heads + h0 + g) * p.d + c, p.dtype) : 0.0;
   }
   barrier();
+#endif
   uint quads = 1u;
   while (4u * quads < p.dv) quads *= 2u;
   const uint quad = lid % quads, phase = lid / quads, phases = ATT_LOCAL / quads;

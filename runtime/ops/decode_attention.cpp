@@ -127,13 +127,8 @@ std::vector<Tensor> attention_reference(const std::vector<Tensor>& in, const OpP
 // The texel tier's kernel (shaders/decode.comp attention_tx) reads float32 quads of q, k and
 // v as single texels: rows of whole quads, each tensor within one texel binding.
 bool texel_loads(const DeviceInfo& device, const AttentionGeometry& g, const std::vector<DeviceTensor>& in) {
-  if (device.api != Api::Vulkan || !device.tiers.texel || in[0].dtype != DType::F32 || g.d % 4 != 0 || g.dv % 4 != 0) {
-    return false;
-  }
-  for (int i = 0; i < 3; ++i) {
-    if (in[static_cast<size_t>(i)].buffer->size() > device.max_texel_binding_bytes) return false;
-  }
-  return true;
+  if (in[0].dtype != DType::F32 || g.d % 4 != 0 || g.dv % 4 != 0) return false;
+  return std::all_of(in.begin(), in.begin() + 3, [&device](const DeviceTensor& t) { return texel_bindable(device, *t.buffer); });
 }
 
 void attention_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,

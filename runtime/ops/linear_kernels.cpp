@@ -15,6 +15,7 @@
 #include <string>
 
 #include "runtime/ops/linear_common.h"
+#include "runtime/ops/op_helpers.h"
 
 namespace pq::rt::linear {
 namespace {
@@ -74,13 +75,12 @@ uint32_t k_split_for(const DeviceInfo& device, WeightKind kind) {
 }
 
 // The texel tier's variants (x and W as texel buffers, and for int4 the scales and shifts)
-// exist for int4 and int8 weights, without the subgroup split; the weight, scales included,
-// must fit a texel-buffer binding (views are aligned for one: the probe's binding_alignment
-// covers minTexelBufferOffsetAlignment) and x too.
+// exist for int4 and int8 weights, without the subgroup split, where x and W fit a texel-buffer
+// binding (the scales and shifts are smaller than W; views are aligned for one: the probe's
+// binding_alignment covers minTexelBufferOffsetAlignment).
 uint32_t texel_buffers(const DeviceInfo& device, uint32_t k_split, WeightKind kind, const DeviceBuffer& x,
                        const DeviceBuffer& w) {
-  const uint64_t limit = device.max_texel_binding_bytes;
-  if (!device.tiers.texel || (k_split > 1 && device.tiers.subgroup) || x.size() > limit || w.size() > limit) return 0;
+  if ((k_split > 1 && device.tiers.subgroup) || !texel_bindable(device, x) || !texel_bindable(device, w)) return 0;
   if (kind == WeightKind::Q4Blocked) return 0b1111;  // bindings x, W, scale, shift
   return kind == WeightKind::Q8 ? 0b11 : 0;          // x, W (the row scales are read once a row)
 }

@@ -15,6 +15,10 @@ KernelLaunch grid_1d(std::string kernel, uint64_t n, uint32_t local) {
   return launch;
 }
 
+bool texel_bindable(const DeviceInfo& device, const DeviceBuffer& buffer) {
+  return device.api == Api::Vulkan && device.tiers.texel && buffer.size() <= device.max_texel_binding_bytes;
+}
+
 bool is_float_dtype(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16; }
 
 uint32_t float_dtype_code(DType d) { return d == DType::F32 ? 0 : d == DType::F16 ? 1 : 2; }

@@ -14,6 +14,10 @@ namespace pq::rt {
 // 65535 groups (kernels index it with flat_id()).
 KernelLaunch grid_1d(std::string kernel, uint64_t n, uint32_t local = 256);
 
+// Whether `device` runs the texel tier's kernels (runtime/kernel_tiers.h) and `buffer` fits one
+// of their texel-buffer bindings (KernelLaunch::texel_buffers).
+bool texel_bindable(const DeviceInfo& device, const DeviceBuffer& buffer);
+
 // ---- float dtypes ---------------------------------------------------------------------------
 // Float ops take activations in float32, float16 or bfloat16, compute in float32 and round their
 // float output into its dtype once (round to nearest even), as torch's CPU kernels do.
