@@ -7,7 +7,7 @@ typedef struct {
   uint n;      // elements of the output
   uint m;      // elements of b (b repeats every m elements: same shape, or a trailing-dims broadcast);
                // op 3: the output's columns, a and b the two halves of each row of one 2m-column x
-  uint op;     // 0 add, 1 mul, 2 silu(a) * b, 3 silu(a) * b on the halves (swiglu)
+  uint op;     // 0 add, 1 mul, 2 silu(a) * b, 3 silu(a) * b on the halves (swiglu), 4 on the pairs (2i, 2i + 1)
   uint dtype;  // of a, b and the output (DT_*)
 } binary_params;
 
@@ -23,7 +23,8 @@ inline float binary_apply(uint op, uint dtype, float x, float y) {
 __kernel void binary(__global const uchar* a, __global const uchar* b, __global uchar* out, const binary_params p) {
   const uint w = flat_id();
   for (uint i = word_first_element(w, p.dtype); i < word_end_element(w, p.dtype, p.n); ++i) {
-    const uint ia = p.op == 3 ? i / p.m * 2 * p.m + i % p.m : i, ib = p.op == 3 ? ia + p.m : i % p.m;
+    const uint ia = p.op == 3 ? i / p.m * 2 * p.m + i % p.m : p.op == 4 ? 2 * i : i;
+    const uint ib = p.op == 3 ? ia + p.m : p.op == 4 ? ia + 1 : i % p.m;
     store_float(out, i, p.dtype, binary_apply(p.op, p.dtype, load_float(a, ia, p.dtype), load_float(b, ib, p.dtype)));
   }
 }

@@ -9,6 +9,9 @@ layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 // The flat index of a 1-D grid that wraps into dimension y past 65535 groups.
 uint flat_id() { return gl_GlobalInvocationID.y * (gl_NumWorkGroups.x * gl_WorkGroupSize.x) + gl_GlobalInvocationID.x; }
 
+// silu as the elementwise ops and linear_swiglu's epilogue compute it (one formula: the same bits).
+float silu(float v) { return v / (1.0 + exp(-v)); }
+
 // erf is not a GLSL built-in: Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
 float erf_approx(float x) {
   const float t = 1.0 / (1.0 + 0.3275911 * abs(x));

@@ -8,13 +8,12 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
-float silu(float v) { return v / (1.0 + exp(-v)); }
-
 #ifdef BINARY
 layout(std430, binding = 0) readonly buffer A { uint a_words[]; };
 layout(std430, binding = 1) readonly buffer B { uint b_words[]; };
 layout(std430, binding = 2) buffer Out { uint out_words[]; };
-// op: 0 add, 1 mul, 2 silu(a) * b, 3 the same on the halves of each row of one x (swiglu; m: output columns)
+// op: 0 add, 1 mul, 2 silu(a) * b, 3 the same on the halves of each row of one x (swiglu; m: output
+// columns), 4 on its pairs of elements (2i, 2i + 1: swiglu pairs=1)
 layout(push_constant) uniform Params { uint n; uint m; uint op; uint dtype; } p;
 
 // silu_mul rounds silu(a) into the dtype before the product, as the silu and mul ops do.
@@ -25,7 +24,8 @@ float binary_apply(float x, float y) {
 }
 
 uint element_code(uint i) {
-  const uint ia = p.op == 3u ? i / p.m * 2u * p.m + i % p.m : i, ib = p.op == 3u ? ia + p.m : i % p.m;
+  const uint ia = p.op == 3u ? i / p.m * 2u * p.m + i % p.m : p.op == 4u ? 2u * i : i;
+  const uint ib = p.op == 3u ? ia + p.m : p.op == 4u ? ia + 1u : i % p.m;
   return float_code(binary_apply(LOAD_FLOAT(a_words, ia, p.dtype), LOAD_FLOAT(b_words, ib, p.dtype)), p.dtype);
 }
 

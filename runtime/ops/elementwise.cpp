@@ -12,7 +12,7 @@
 namespace pq::rt {
 namespace {
 
-enum class BinaryOp : uint32_t { Add = 0, Mul = 1, SiluMul = 2, SiluMulHalves = 3 };
+enum class BinaryOp : uint32_t { Add = 0, Mul = 1, SiluMul = 2, SiluMulHalves = 3, SiluMulPairs = 4 };
 enum class UnaryOp : uint32_t { Relu = 0, Silu = 1, GeluErf = 2, GeluTanh = 3, Identity = 4 };
 
 // Field order is binary_params / unary_params (cl/elementwise.cl) and the push-constant blocks.
@@ -47,7 +47,8 @@ float binary_apply(BinaryOp op, DType dtype, float a, float b) {
     case BinaryOp::Add: return a + b;
     case BinaryOp::Mul: return a * b;
     case BinaryOp::SiluMul:
-    case BinaryOp::SiluMulHalves: return round_to_dtype(dtype, apply(UnaryOp::Silu, a)) * b;
+    case BinaryOp::SiluMulHalves:
+    case BinaryOp::SiluMulPairs: return round_to_dtype(dtype, apply(UnaryOp::Silu, a)) * b;
   }
   return a;
 }
@@ -128,51 +129,67 @@ OpDef binary_op(const std::string& name, BinaryOp op) {
 }
 
 // swiglu(x[..., 2·c]) = silu(x[..., :c]) * x[..., c:]: silu_mul on the two halves of each row, as
-// a gate/up projection fused into one linear leaves them. The binary kernel with a and b both x.
+// a gate/up projection fused into one linear leaves them; with pairs=1, silu(x[..., 0::2]) *
+// x[..., 1::2], as linear_swiglu's rows leave them (gate and up rows interleaved). The binary
+// kernel with a and b both x.
+BinaryOp swiglu_mode(const OpParams& params) {
+  const int64_t pairs = params.get_int("pairs", 0);
+  if (pairs != 0 && pairs != 1) op_error("swiglu", "pairs must be 0 (halves) or 1 (interleaved), got " + std::to_string(params.get("pairs", 0)));
+  return pairs ? BinaryOp::SiluMulPairs : BinaryOp::SiluMulHalves;
+}
+
 OpDef swiglu_op() {
   const std::string name = "swiglu";
   OpDef def;
   def.name = name;
-  def.summary = "swiglu(x[..., 2c]) = silu(x[..., :c]) * x[..., c:]: float32/float16/bfloat16, output [..., c] in x's dtype";
-  def.infer = [name](const std::vector<TensorSpec>& in, const OpParams&) {
+  def.summary = "swiglu(x[..., 2c]) = silu(x[..., :c]) * x[..., c:], or with pairs=1 silu(x[..., 0::2]) * x[..., 1::2]: "
+                "float32/float16/bfloat16, output [..., c] in x's dtype";
+  def.infer = [name](const std::vector<TensorSpec>& in, const OpParams& params) {
+    swiglu_mode(params);
     if (in.size() != 1) op_error(name, "expects 1 input, got " + describe(in));
     expect_float_dtype(name, "x", in[0]);
     if (in[0].shape.empty() || in[0].shape.back() < 2 || in[0].shape.back() % 2 != 0) {
-      op_error(name, "x's last dim must be even and at least 2 (gate and up halves): " + describe(in));
+      op_error(name, "x's last dim must be even and at least 2 (gate and up values): " + describe(in));
     }
     expect_indexable(name, in);
     Shape out = in[0].shape;
     out.back() /= 2;
     return std::vector<TensorSpec>{{in[0].dtype, out}};
   };
-  def.reference = [](const std::vector<Tensor>& in, const OpParams&) {
+  def.reference = [](const std::vector<Tensor>& in, const OpParams& params) {
+    const BinaryOp mode = swiglu_mode(params);
     const auto x = in[0].to_float_vector();
     Shape shape = in[0].shape();
     const auto columns = static_cast<size_t>(shape.back() / 2);
     shape.back() /= 2;
     std::vector<float> out(x.size() / 2);
     for (size_t i = 0; i < out.size(); ++i) {
-      const size_t gate = i / columns * 2 * columns + i % columns;
-      out[i] = binary_apply(BinaryOp::SiluMulHalves, in[0].dtype(), x[gate], x[gate + columns]);
+      const size_t gate = mode == BinaryOp::SiluMulPairs ? 2 * i : i / columns * 2 * columns + i % columns;
+      const size_t up = mode == BinaryOp::SiluMulPairs ? gate + 1 : gate + columns;
+      out[i] = binary_apply(mode, in[0].dtype(), x[gate], x[up]);
     }
     return std::vector<Tensor>{Tensor::from_floats(in[0].dtype(), shape, out)};
   };
-  def.encode = [](EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, const OpParams&) {
+  def.encode = [](EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
+                  const OpParams& params) {
     KernelLaunch launch = word_grid("binary", out[0].numel(), out[0].dtype);
     launch.buffers = {in[0].buffer.get(), in[0].buffer.get(), out[0].buffer.get()};
     launch.set_params(BinaryParams{static_cast<uint32_t>(out[0].numel()), static_cast<uint32_t>(out[0].shape.back()),
-                                   static_cast<uint32_t>(BinaryOp::SiluMulHalves), float_dtype_code(out[0].dtype)});
+                                   static_cast<uint32_t>(swiglu_mode(params)), float_dtype_code(out[0].dtype)});
     ctx.launch(launch);
   };
   def.cases = [] {
     std::vector<OpCase> cases;
     uint32_t seed = 300;
     for (DType dtype : float_dtypes()) {
-      // Odd halves: in 16-bit dtypes the up half, and every other row, starts inside a word.
-      for (const Shape& shape : {Shape{2}, Shape{1, 3072}, Shape{5, 26}, Shape{3, 2, 2 * 1031}}) {
-        cases.push_back({dtype_tag(dtype) + shape_to_string(shape), {random_tensor(dtype, shape, seed++, -8.0f, 8.0f)}, {}});
+      for (double pairs : {0.0, 1.0}) {
+        const std::string tag = dtype_tag(dtype) + (pairs ? "pairs " : "");
+        // Odd halves: in 16-bit dtypes the up half, and every other row, starts inside a word.
+        for (const Shape& shape : {Shape{2}, Shape{1, 3072}, Shape{5, 26}, Shape{3, 2, 2 * 1031}}) {
+          cases.push_back({tag + shape_to_string(shape), {random_tensor(dtype, shape, seed++, -8.0f, 8.0f)}, {{"pairs", pairs}}});
+        }
+        cases.push_back({tag + "[7,38] special values", {with_special_values(random_tensor(dtype, {7, 38}, seed++), 3)}, {{"pairs", pairs}}});
       }
-      cases.push_back({dtype_tag(dtype) + "[7,38] special values", {with_special_values(random_tensor(dtype, {7, 38}, seed++), 3)}, {}});
     }
     return cases;
   };
