@@ -80,8 +80,12 @@ layout(constant_id = 8) const bool W_F16 = false;
 // one computes the rows alone, so no launch of its own and no barrier: for CPU devices (one
 // invocation's pass over a row is shorter than a launch, which costs llvmpipe 40–100 µs), with
 // float32 x and y.
+// 2 (blocked int4 only, k_split 1, ROWS even): rows 2i and 2i + 1 of W are the gate and up rows
+// i of a gated MLP (linear_swiglu, runtime/ops/linear_swiglu.cpp), tile rows t and t + 1 of one
+// slot, which writes silu(gate) · up to column i of y: the swiglu without a launch of its own.
 layout(constant_id = 9) const uint EPILOGUE = 0u;
 const uint EPILOGUE_ADD_RMSNORM = 1u;
+const uint EPILOGUE_SWIGLU = 2u;
 
 const uint LIN_LOCAL = 64u;      // the largest workgroup (the launch may use fewer invocations)
 const uint LIN_MAX_N = 8u;
@@ -228,6 +232,19 @@ bool reduce_slices(inout float acc[LIN_MAX_N], Slot slot, uint nx) {
     }                                                                                                    \
   }
 
+// The swiglu epilogue's store: the finished sums of rows row0 + t (gate) and row0 + t + 1 (up),
+// t even, as y's column (row0 + t) / 2 (y_row_stride: m / 2).
+#define STORE_SWIGLU_PAIRS(ROWS, NX, slot, acc, row0)                                                   \
+  for (uint t = 0u; t < ROWS; t += 2u) {                                                                \
+    const uint row = (row0) + t;                                                                        \
+    for (uint j = 0u; j < NX; ++j) {                                                                    \
+      if (j < slot.nx && row < p.m) {                                                                   \
+        const float gate = linear_finish(float(acc[t][j]), row), up = linear_finish(float(acc[t + 1u][j]), row + 1u); \
+        STORE_FLOAT(y_words, (slot.j0 + j) * p.y_row_stride + row / 2u, p.y_format, silu(gate) * up);  \
+      }                                                                                                 \
+    }                                                                                                   \
+  }
+
 // The row of x that tile row j reads (rows past n repeat the last one; never stored).
 uint x_row(Slot slot, uint j) { return slot.j0 + min(j, slot.nx - 1u); }
 
@@ -371,7 +388,11 @@ float exact_slice(uint unit0, uint row_t, uint rows, uint group_row, uint lane, 
         }                                                                                                         \
       }                                                                                                           \
     }                                                                                                             \
-    STORE_TILE_ROWS(ROWS, NX, slot, acc, row0 + t)                                                                \
+    if (EPILOGUE == EPILOGUE_SWIGLU) {                                                                            \
+      STORE_SWIGLU_PAIRS(ROWS, NX, slot, acc, row0)                                                               \
+    } else {                                                                                                      \
+      STORE_TILE_ROWS(ROWS, NX, slot, acc, row0 + t)                                                              \
+    }                                                                                                             \
   }
 #endif
 

@@ -83,11 +83,13 @@ struct LinearJob {
   WeightKind kind = WeightKind::Generic;
 };
 
-// What the specialised GEMV does after its sums (shaders/linear_gemv.comp EPILOGUE; the op
-// fused_linear, linear_fused.cpp): y is the delta of a residual add, the sum h + y replaces y,
-// and rmsnorm(h + y) · weight goes to `normed`; `counter` (int32 [1], zero) counts the finished
-// invocations and is left zero.
-enum class LinearEpilogue : uint32_t { None = 0, AddRmsNorm = 1 };
+// What the specialised GEMV does after its sums (shaders/linear_gemv.comp EPILOGUE).
+// AddRmsNorm (the op fused_linear, linear_fused.cpp): y is the delta of a residual add, the sum
+// h + y replaces y, and rmsnorm(h + y) · weight goes to `normed`; `counter` (int32 [1], zero)
+// counts the finished invocations and is left zero. Swiglu (the op linear_swiglu,
+// linear_swiglu.cpp; no epilogue buffers): W's rows 2i and 2i + 1 are gate and up rows i, and
+// y [n, m / 2] gets silu(gate) · up (y_row_stride m / 2).
+enum class LinearEpilogue : uint32_t { None = 0, AddRmsNorm = 1, Swiglu = 2 };
 struct EpilogueBuffers {
   std::shared_ptr<DeviceBuffer> residual, norm_weight, normed, counter;
 };
@@ -101,9 +103,19 @@ void add_weight_only_linear_ops(std::vector<OpDef>& ops);  // linear_weight_only
 void add_int8_linear_ops(std::vector<OpDef>& ops);         // linear_int8.cpp
 void add_float_matmul_ops(std::vector<OpDef>& ops);        // linear_matmul.cpp
 void add_fused_linear_ops(std::vector<OpDef>& ops);        // linear_fused.cpp
+void add_linear_swiglu_ops(std::vector<OpDef>& ops);       // linear_swiglu.cpp
 
-// fused_linear's parameter `linear` is an index into this list of the linear ops it runs.
+// fused_linear's and linear_swiglu's parameter `linear` is an index into this list of the
+// linear ops they run.
 inline constexpr std::string_view kFusedLinearOps[] = {"linear_qbytes", "linear_qbits", "matmul_f32"};
+// The linear op that `params` name for the fused op `op` (matmul_f32 with transpose_b=1 only),
+// and its launch_linear call (linear_fused.cpp).
+std::string fused_linear_part(const std::string& op, const OpParams& params);
+LinearJob fused_linear_job(const std::string& linear, const std::vector<DeviceTensor>& in,
+                           const std::vector<DeviceTensor>& out, const OpParams& params);
+// A part's checks (op `part`'s infer), its errors told as the fused op's.
+std::vector<TensorSpec> infer_fused_part(const std::string& op, const std::string& part, const std::vector<TensorSpec>& in,
+                                         const OpParams& params);
 
 // Enqueues the family's GEMV (n ≤ 8, one batch, k-contiguous W) or tiled GEMM kernel (32 × 32
 // output tiles); `batches` > 1 runs the GEMM over grid dimension z. A specialised kernel serves

@@ -17,9 +17,8 @@
 // the rest go to the linear.
 #include <stdexcept>
 
-#include "host/quant/quantized_weight.h"
+#include "runtime/ops/fused_linear_cases.h"
 #include "runtime/ops/linear_common.h"
-#include "runtime/ops/linear_layout.h"
 #include "runtime/ops/op_helpers.h"
 
 namespace pq::rt::linear {
@@ -39,15 +38,7 @@ std::string linear_choices() {
   return text;
 }
 
-std::string linear_of(const OpParams& params) {
-  const int64_t code = params.get_int("linear", -1);
-  if (code < 0 || code >= static_cast<int64_t>(std::size(kFusedLinearOps))) {
-    op_error(kName, "linear must be " + linear_choices() + ", got " + std::to_string(params.get("linear", -1)));
-  }
-  const std::string linear(kFusedLinearOps[code]);
-  if (linear == "matmul_f32" && params.get_int("transpose_b", 0) != 1) op_error(kName, "matmul_f32 needs transpose_b=1 (W [m, k])");
-  return linear;
-}
+std::string linear_of(const OpParams& params) { return fused_linear_part(kName, params); }
 
 OpParams norm_params(const OpParams& params) {
   if (!params.has("eps")) op_error(kName, "needs parameter eps (add_rmsnorm's)");
@@ -70,13 +61,8 @@ void check_counter(const TensorSpec& counter) {
   }
 }
 
-// The two ops' checks, their errors told as this op's.
 std::vector<TensorSpec> infer_part(const std::string& op, const std::vector<TensorSpec>& in, const OpParams& params) {
-  try {
-    return find_op(op).infer(in, params);
-  } catch (const std::invalid_argument& e) {
-    op_error(kName, "its " + op + " part: " + e.what());
-  }
+  return infer_fused_part(kName, op, in, params);
 }
 
 std::vector<TensorSpec> infer(const std::vector<TensorSpec>& in, const OpParams& params) {
@@ -90,18 +76,11 @@ std::vector<Tensor> reference(const std::vector<Tensor>& in, const OpParams& par
   return find_op("add_rmsnorm").reference(norm_inputs(in, y.front()), norm_params(params));
 }
 
-LinearJob job_of(const std::string& linear, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
-                 const OpParams& params) {
-  if (linear == "linear_qbytes") return qbytes_job(in, out, params);
-  if (linear == "linear_qbits") return qbits_job(in, out, params);
-  return matmul_job(in, out, params);
-}
-
 // One launch where the GEMV can: y goes into h + y's buffer, which the epilogue then updates.
 bool encode_fused(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
                   const OpParams& params) {
   const DeviceTensor& norm_weight = in[in.size() - 2];
-  LinearJob job = job_of(linear_of(params), linear_inputs(in), {out[0]}, params);
+  LinearJob job = fused_linear_job(linear_of(params), linear_inputs(in), {out[0]}, params);
   job.params.norm_eps = static_cast<float>(params.get("eps"));
   job.params.norm_format = static_cast<uint32_t>(*elem_format(norm_weight.dtype));
   const EpilogueBuffers buffers{in[in.size() - 3].buffer, norm_weight.buffer, out[1].buffer, in.back().buffer};
@@ -119,61 +98,25 @@ void encode(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const std::
 
 // ---- conformance cases ------------------------------------------------------------------------
 
+// The linear's inputs, then its bias, add_rmsnorm's h and weight, and the counter.
 struct CaseBuilder {
-  uint32_t seed = 9100;
+  FusedLinearCaseInputs linear{9100};
   std::vector<OpCase> cases;
 
-  OpCase start(int64_t n, int64_t k, int64_t m, DType dtype) {
-    OpCase c{"[" + std::to_string(n) + "," + std::to_string(k) + "]x[" + std::to_string(m) + "] " + dtype_tag(dtype), {}, {}};
-    c.inputs.push_back(random_tensor(DType::F32, {n, k}, seed++).to(dtype));
-    c.params.set("eps", 1e-5);
-    return c;
-  }
-
-  Tensor weight(int64_t m, int64_t k, DType dtype) { return random_tensor(DType::F32, {m, k}, seed++).to(dtype); }
-
   void int4(int64_t n, int64_t k, int64_t m, DType dtype, int64_t group_size, bool bias) {
-    OpCase c = start(n, k, m, dtype);
-    QuantizeOptions options;
-    options.group_size = static_cast<int>(group_size);
-    const QuantizedWeight w = quantize_weight(weight(m, k, dtype), QType::QInt4, options);
-    c.inputs.push_back(repack_blocked_codes(w.serialized_data(), m, k, group_size, 4));
-    c.inputs.push_back(repack_blocked_groups(w.scale, m, k / group_size));
-    c.inputs.push_back(repack_blocked_groups(w.shift, m, k / group_size));
-    for (auto [name, value] : {std::pair{"linear", 1.0}, {"bits", 4.0}, {"layout", 1.0}}) c.params.set(name, value);
-    c.params.set("rows", static_cast<double>(m));
-    c.params.set("group_size", static_cast<double>(group_size));
-    c.label += "qint4 G=" + std::to_string(group_size) + " blocked";
-    finish(c, n, m, dtype, bias);
+    finish(linear.int4(n, k, m, dtype, group_size), n, m, dtype, bias);
   }
-
   void bytes(int64_t n, int64_t k, int64_t m, DType dtype, QType q, bool bias) {
-    OpCase c = start(n, k, m, dtype);
-    const QuantizedWeight w = quantize_weight(weight(m, k, dtype), q);
-    c.inputs.push_back(w.serialized_data());
-    c.inputs.push_back(w.scale);
-    c.params.set("linear", 0);
-    c.label += std::string(qtype_name(q));
-    finish(c, n, m, dtype, bias);
+    finish(linear.bytes(n, k, m, dtype, q), n, m, dtype, bias);
   }
+  void float_w(int64_t n, int64_t k, int64_t m, DType dtype) { finish(linear.float_w(n, k, m, dtype), n, m, dtype, false); }
 
-  void float_w(int64_t n, int64_t k, int64_t m, DType dtype) {
-    OpCase c = start(n, k, m, dtype);
-    c.inputs.push_back(weight(m, k, dtype));
-    c.params.set("linear", 2);
-    c.params.set("transpose_b", 1);
-    c.label += "float W";
-    finish(c, n, m, dtype, false);
-  }
-
-  // The bias, then add_rmsnorm's h and weight, and the counter.
-  void finish(OpCase& c, int64_t n, int64_t m, DType dtype, bool bias) {
-    if (c.params.get_int("linear") != 2) c.params.set("has_bias", bias);
-    if (bias) c.inputs.push_back(random_tensor(DType::F32, {m}, seed++).to(dtype));
-    c.inputs.push_back(random_tensor(DType::F32, {n, m}, seed++, -2.0f, 2.0f).to(dtype));
-    c.inputs.push_back(random_tensor(DType::F32, {m}, seed++, 0.5f, 1.5f).to(dtype));
+  void finish(OpCase c, int64_t n, int64_t m, DType dtype, bool bias) {
+    c.params.set("eps", 1e-5);
+    linear.add_bias(c, m, dtype, bias);
+    c.inputs.push_back(linear.random(dtype, {n, m}, -2.0f, 2.0f));
+    c.inputs.push_back(linear.random(dtype, {m}, 0.5f, 1.5f));
     c.inputs.push_back(Tensor::zeros(DType::I32, {1}));
-    c.label += bias ? " +bias" : "";
     cases.push_back(std::move(c));
   }
 
@@ -214,6 +157,32 @@ std::vector<OpCase> cases() {
 }
 
 }  // namespace
+
+std::string fused_linear_part(const std::string& op, const OpParams& params) {
+  const int64_t code = params.get_int("linear", -1);
+  if (code < 0 || code >= static_cast<int64_t>(std::size(kFusedLinearOps))) {
+    op_error(op, "linear must be " + linear_choices() + ", got " + std::to_string(params.get("linear", -1)));
+  }
+  const std::string linear(kFusedLinearOps[code]);
+  if (linear == "matmul_f32" && params.get_int("transpose_b", 0) != 1) op_error(op, "matmul_f32 needs transpose_b=1 (W [m, k])");
+  return linear;
+}
+
+LinearJob fused_linear_job(const std::string& linear, const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
+                           const OpParams& params) {
+  if (linear == "linear_qbytes") return qbytes_job(in, out, params);
+  if (linear == "linear_qbits") return qbits_job(in, out, params);
+  return matmul_job(in, out, params);
+}
+
+std::vector<TensorSpec> infer_fused_part(const std::string& op, const std::string& part, const std::vector<TensorSpec>& in,
+                                         const OpParams& params) {
+  try {
+    return find_op(part).infer(in, params);
+  } catch (const std::invalid_argument& e) {
+    op_error(op, "its " + part + " part: " + e.what());
+  }
+}
 
 void add_fused_linear_ops(std::vector<OpDef>& ops) {
   OpDef def;

@@ -97,6 +97,17 @@ std::string vulkan_variant(const char* kernel, const DeviceInfo& device, uint32_
   return name;
 }
 
+// The epilogues are Vulkan's, with k_split 1 (no slices to meet first) and float32 x and y.
+// AddRmsNorm: CPU devices (one invocation computes the norm: it would stall a GPU), n ≤ 8.
+// Swiglu: blocked int4 (a slot's rows are consecutive, so gate and up rows i are one slot's),
+// m even, y [n, m / 2].
+bool epilogue_applies(const DeviceInfo& device, const LinearParams& p, WeightKind kind, LinearEpilogue epilogue) {
+  const auto f32 = static_cast<uint32_t>(ElemFormat::F32);
+  if (device.api != Api::Vulkan || k_split_for(device, kind) != 1 || p.x_format != f32 || p.y_format != f32) return false;
+  if (epilogue == LinearEpilogue::Swiglu) return kind == WeightKind::Q4Blocked && p.m % 2 == 0 && p.y_row_stride == p.m / 2;
+  return device.device_type == "cpu" && p.n <= kGemvMaxRows && kind != WeightKind::I8xI8 && p.y_row_stride == p.m;
+}
+
 }  // namespace
 
 std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearParams& p, uint32_t batches,
@@ -104,18 +115,13 @@ std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearP
                                                LinearEpilogue epilogue) {
   const char* kernel = kernel_of(kind);
   if (!kernel || batches != 1 || !applies(p, kind)) return std::nullopt;
-  const bool with_epilogue = epilogue != LinearEpilogue::None;
-  const auto f32 = static_cast<uint32_t>(ElemFormat::F32);
-  if (with_epilogue && (device.api != Api::Vulkan || device.device_type != "cpu" || p.n > kGemvMaxRows ||
-                        kind == WeightKind::I8xI8 || k_split_for(device, kind) != 1 || p.x_format != f32 ||
-                        p.y_format != f32 || p.y_row_stride != p.m)) {
-    return std::nullopt;
-  }
+  if (epilogue != LinearEpilogue::None && !epilogue_applies(device, p, kind, epilogue)) return std::nullopt;
   KernelLaunch launch;
   launch.kernel = kernel;
   // Vulkan with k split (GPUs): one row of W per invocation.
   const uint32_t k_split = k_split_for(device, kind);
-  const Tile tile = k_split == 1 ? tile_for(p.n, kind, device.api) : Tile{1, std::min(p.n, kGemvMaxRows)};
+  Tile tile = k_split == 1 ? tile_for(p.n, kind, device.api) : Tile{1, std::min(p.n, kGemvMaxRows)};
+  if (epilogue == LinearEpilogue::Swiglu && tile.rows == 1) tile = {2, tile.x_rows};  // a slot holds gate and up rows
   p.rows_per_item = tile.rows;
   p.x_rows_per_item = tile.x_rows;
   p.k_split = k_split;
