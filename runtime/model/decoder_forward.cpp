@@ -110,13 +110,12 @@ Residual attention(Block& b, const models::DecoderLayerModules& l, const std::st
   return mid;
 }
 
-// silu(gate_proj(x)) * up_proj(x): weight-only gate and up as one linear, then swiglu on its
-// halves; else each module with its hooks, then silu_mul.
+// silu(gate_proj(x)) * up_proj(x): weight-only gate and up as one linear_swiglu (their rows
+// interleaved; one launch where the GEMV ends with the swiglu); else each module with its hooks,
+// then silu_mul.
 Value gated(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x) {
   if (b.options.stack_projections) {
-    if (const auto gate_up = stacked_linear_modules(b.ex, {l.gate_proj, l.up_proj}, prefix + "gate_up_proj", x, b.cal, b.dtype)) {
-      return b.ex.run1("swiglu", {*gate_up});
-    }
+    if (const auto g = linear_swiglu_modules(b.ex, *l.gate_proj, *l.up_proj, prefix + "gate_up_pairs", x, b.cal, b.dtype)) return *g;
   }
   return b.ex.run1("silu_mul", {linear(b, *l.gate_proj, prefix + "gate_proj", x), linear(b, *l.up_proj, prefix + "up_proj", x)});
 }

@@ -195,6 +195,12 @@ std::optional<LinearCall> weight_only_call(Executor& ex, const std::string& name
   return LinearCall{"linear_qbits", with_bias(ex, name, {x, w.data, w.scale, w.shift}, l.bias, dtype), params};
 }
 
+// The parameter `linear` of fused_linear and linear_swiglu for a weight-only call's op.
+double fused_linear_index(const std::string& op) {
+  const auto* ops = std::begin(linear::kFusedLinearOps);
+  return static_cast<double>(std::find(ops, std::end(linear::kFusedLinearOps), op) - ops);
+}
+
 // y = x · W'ᵀ + b with the weight in its stored form.
 Value linear_op(Executor& ex, const std::string& name, const nn::Linear& l, const Activation& x, DType dtype) {
   const QuantState& q = l.quant_state;
@@ -333,6 +339,46 @@ std::unique_ptr<nn::Linear> stacked_linear(const std::vector<const nn::Linear*>&
   return stacked;
 }
 
+// The rows of `a` and `b` (one dtype, equal shapes) interleaved in units of `unit` rows: a's
+// first unit, b's first, a's second, and so on.
+Tensor interleave_rows(const Tensor& a, const Tensor& b, int64_t unit) {
+  Shape shape = a.shape();
+  shape[0] *= 2;
+  Tensor out = Tensor::zeros(a.dtype(), shape);
+  const Tensor ca = a.contiguous(), cb = b.to(a.dtype()).contiguous();
+  const size_t unit_bytes = ca.nbytes() / static_cast<size_t>(a.shape()[0]) * static_cast<size_t>(unit);
+  std::byte* at = out.raw_data();
+  for (size_t offset = 0; offset < ca.nbytes(); offset += unit_bytes) {
+    for (const Tensor* part : {&ca, &cb}) {
+      std::memcpy(at, part->raw_data() + offset, unit_bytes);
+      at += unit_bytes;
+    }
+  }
+  return out;
+}
+
+// The Linear whose row 2i is gate's row i and row 2i + 1 up's (each stored row of codes, scale
+// and shift, and the bias); its weight only when `with_weight`, as stacked_linear.
+std::unique_ptr<nn::Linear> interleaved_linear(const nn::Linear& gate, const nn::Linear& up, bool with_weight) {
+  auto paired = stacked_linear({&gate, &up}, /*with_weight=*/false);
+  nn::Linear& s = *paired;
+  if (gate.bias) s.bias = interleave_rows(*gate.bias, *up.bias, 1);
+  if (!with_weight) return paired;
+  if (!s.quant_state.weights) {
+    s.weight = interleave_rows(gate.weight, up.weight, 1);
+    return paired;
+  }
+  const QuantizedWeight &g = *gate.quant_state.frozen, &u = *up.quant_state.frozen;
+  const int64_t unit = g.data.shape()[0] / gate.out_features;  // stored rows per output row (groups)
+  QuantizedWeight w = g;
+  w.shape = {s.out_features, s.in_features};
+  w.data = interleave_rows(g.data, u.data, unit);
+  w.scale = interleave_rows(g.scale, u.scale, unit);
+  if (is_sub_byte(g.qtype)) w.shift = interleave_rows(g.shift, u.shift, unit);
+  s.quant_state.frozen = std::move(w);
+  return paired;
+}
+
 template <class Layer, class Op>
 Activation quantized_module(Executor& ex, Layer& m, const std::string& name, Activation x, CalibrationState* cal, Op op) {
   QuantState& q = m.quant_state;
@@ -374,6 +420,18 @@ std::optional<Value> stacked_linear_modules(Executor& ex, const std::vector<cons
   return linear_op(ex, name, *stacked_linear(modules, !on_device), Activation{x}, dtype);
 }
 
+std::optional<Value> linear_swiglu_modules(Executor& ex, const nn::Linear& gate, const nn::Linear& up, const std::string& name,
+                                          const Value& x, CalibrationState* cal, DType dtype) {
+  if (cal || gate.out_features != up.out_features || !stackable({&gate, &up})) return std::nullopt;
+  const bool on_device = weight_on_device(ex, name, gate.quant_state.weights.has_value());
+  const std::unique_ptr<nn::Linear> paired = interleaved_linear(gate, up, !on_device);
+  const auto call = weight_only_call(ex, name, *paired, x, dtype);
+  if (!call) return std::nullopt;
+  OpParams params = call->params;
+  params.set("linear", fused_linear_index(call->op));
+  return ex.run1("linear_swiglu", call->inputs, params);
+}
+
 std::optional<std::vector<Value>> linear_module_add_rmsnorm(Executor& ex, const nn::Linear& l, const std::string& name,
                                                            const Value& x, const AddRmsNorm& norm, CalibrationState* cal,
                                                            DType dtype) {
@@ -383,8 +441,7 @@ std::optional<std::vector<Value>> linear_module_add_rmsnorm(Executor& ex, const 
   std::vector<Value> inputs = call->inputs;
   inputs.insert(inputs.end(), {norm.h, norm.weight, norm.counter});
   OpParams params = call->params;
-  params.set("linear", static_cast<double>(std::find(std::begin(linear::kFusedLinearOps), std::end(linear::kFusedLinearOps), call->op) -
-                                            std::begin(linear::kFusedLinearOps)));
+  params.set("linear", fused_linear_index(call->op));
   params.set("eps", norm.eps);
   return ex.run("fused_linear", inputs, params);
 }

@@ -54,6 +54,12 @@ Activation linear_module(Executor& ex, nn::Linear& l, const std::string& name, A
 // none; nullopt otherwise (run them one by one).
 std::optional<Value> stacked_linear_modules(Executor& ex, const std::vector<const nn::Linear*>& modules,
                                            const std::string& name, const Value& x, CalibrationState* cal, DType dtype);
+// A gated MLP's silu(gate(x)) · up(x) as one op (linear_swiglu, runtime/ops/linear_swiglu.cpp):
+// the two weights' rows interleaved once and uploaded under `name`, the bits of the modules and
+// silu_mul one after the other. nullopt where they do not stack (as stacked_linear_modules) or
+// are float with a bias.
+std::optional<Value> linear_swiglu_modules(Executor& ex, const nn::Linear& gate, const nn::Linear& up, const std::string& name,
+                                          const Value& x, CalibrationState* cal, DType dtype);
 // The residual add and RMSNorm after a module (add_rmsnorm(h, y, weight)), and the zero int32 [1]
 // counter fused_linear needs.
 struct AddRmsNorm {
