@@ -2,7 +2,9 @@
 // heads) over kv_len keys of a 2048-position cache, next to sdpa on the same keys, and the
 // sampling ops on a 49152-entry logits row. Each op is recorded once as a plan and replayed, as
 // a decoder does per token, and synchronized after each replay; the inputs stay cache-resident
-// (this measures the kernels, not memory bandwidth). Milliseconds per call, the best of 10 rounds.
+// (this measures the kernels, not memory bandwidth). Then SmolLM2's projections at n = 1: the
+// int4 GEMVs (group size 64, blocked layout) of q/k/v stacked, o_proj, gate/up (linear, and
+// linear_swiglu), down_proj, and the int8 lm_head. Milliseconds per call, the best of 10 rounds.
 //   build/bench/bench_decode [DEVICE...]
 #include <algorithm>
 #include <chrono>
@@ -10,6 +12,7 @@
 #include <memory>
 
 #include "runtime/device.h"
+#include "runtime/ops/fused_linear_cases.h"
 #include "runtime/ops/op_helpers.h"
 
 namespace {
@@ -77,6 +80,28 @@ void bench_device(const std::string& spec) {
               time_op(device, "kv_write", {cache, row, i32(1000)}, {}));
 }
 
+void bench_projections(const std::string& spec) {
+  const Device device = Device::open(spec);
+  linear::FusedLinearCaseInputs make(100);
+  struct Projection {
+    const char* name;
+    int64_t k, m;
+    bool int8;
+  };
+  for (const Projection& pr : {Projection{"q/k/v", 576, 960, false}, {"o_proj", 576, 576, false}, {"gate/up", 576, 3072, false},
+                               {"down_proj", 1536, 576, false}, {"lm_head", 576, 49152, true}}) {
+    OpCase c = pr.int8 ? make.bytes(1, pr.k, pr.m, DType::F32, QType::QInt8) : make.int4(1, pr.k, pr.m, DType::F32, 64);
+    make.add_bias(c, pr.m, DType::F32, false);
+    const std::string op = pr.int8 ? "linear_qbytes" : "linear_qbits";
+    std::printf("%-10s %-13s %-9s k %5lld m %5lld  %8.3f ms", spec.c_str(), op.c_str(), pr.name, static_cast<long long>(pr.k),
+                static_cast<long long>(pr.m), time_op(device, op, c.inputs, c.params));
+    if (std::string(pr.name) == "gate/up") {
+      std::printf("   linear_swiglu %8.3f ms", time_op(device, "linear_swiglu", c.inputs, c.params));
+    }
+    std::printf("\n");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,6 +109,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> devices(argv + 1, argv + argc);
     if (devices.empty()) devices = available_device_ids(false);
     for (const auto& spec : devices) bench_device(spec);
+    for (const auto& spec : devices) bench_projections(spec);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_decode: %s\n", e.what());
     return 1;
