@@ -101,10 +101,82 @@ inline void lin_store(__global uchar* y, float v, __global const uchar* scale, _
 
 // ---- int4 codes, blocked layout -------------------------------------------------------------
 // A row's block is 16 bytes: low nibbles are codes c..c+15, high nibbles c+16..c+31. The
-// group's scale and shift (blocked order, runtime/ops/linear_layout.h) are loaded once per group; W' = scale·q − shift is formed in
-// registers (so NaN and infinities in x meet the weights torch meets).
-// One block b of the tile's rows with their group's scales s[] and shifts sh[].
-#define LIN_Q4_BLOCK(b, s, sh, ROWS, NX)                                                                           \
+// group's scale and shift (blocked order, runtime/ops/linear_layout.h) are loaded once per group.
+// The shift is folded out of the sums, as in shaders/linear_gemv.comp: per group,
+//   Σ (s·q − sh)·x = s·Σ q·x − sh·Σ x,
+// with Σ x shared by every row of the tile, so 16 codes cost a mask or shift, a conversion and
+// one FMA per row instead of two. A NaN or ±inf in x, a scale or a shift always leaves a folded
+// sum NaN or ±inf, so the hot loop checks nothing: a row whose sum comes out non-finite is
+// recomputed with W' = s·q − sh per element (lin_q4_exact_row), which spreads NaN and ±inf
+// element by element as torch does (and which also serves a folded sum that overflowed).
+inline bool lin_finite(float v) { return (as_uint(v) & 0x7F800000u) != 0x7F800000u; }
+
+// Row `row` of W against row xj of x, element by element: for a folded sum that came out
+// non-finite.
+inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
+                              __global const uchar* shift, const linear_params* p, uint row, uint xj) {
+  const uint blocks = p->k / LIN_BLOCK, groups = p->k / p->group_size, per_group = p->group_size / LIN_BLOCK;
+  __global const uchar* w0 = w + (row / LIN_ROW_GROUP) * blocks * (LIN_ROW_GROUP * 16) + (row % LIN_ROW_GROUP) * 16;
+  float16 acc = (float16)(0.0f);
+  for (uint g = 0; g < groups; ++g) {
+    const uint e = ((row / LIN_ROW_GROUP) * groups + g) * LIN_ROW_GROUP + row % LIN_ROW_GROUP;
+    const float s = lin_group_value(scale, p->scale_format, e), sh = lin_group_value(shift, p->scale_format, e);
+    for (uint b = g * per_group; b < (g + 1u) * per_group; ++b) {
+      const uchar16 q = vload16(0, w0 + b * (LIN_ROW_GROUP * 16));
+      const float16 wl = fma(convert_float16(q & (uchar16)(15)), (float16)(s), (float16)(-sh));
+      const float16 wh = fma(convert_float16(q >> (uchar16)(4)), (float16)(s), (float16)(-sh));
+      acc = fma(wl, lin_float16(x, p->x_format, xj * p->k + b * LIN_BLOCK), acc);
+      acc = fma(wh, lin_float16(x, p->x_format, xj * p->k + b * LIN_BLOCK + 16u), acc);
+    }
+  }
+  return lin_sum16(acc);
+}
+
+// One block b of the tile's rows into the group sums qx[r][j] (Σ q·x) and sx[j] (Σ x).
+#define LIN_Q4_BLOCK(b, qx, sx, ROWS, NX)                                                                          \
+  {                                                                                                                \
+    float16 xl[NX], xh[NX];                                                                                        \
+    LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                     \
+      const uint xj = min(j, t.nx - 1);                                                                            \
+      xl[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + (b) * LIN_BLOCK);                                     \
+      xh[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + (b) * LIN_BLOCK + 16u);                               \
+      sx[j] += xl[j] + xh[j];                                                                                      \
+    }                                                                                                              \
+    __global const uchar* wb = w0 + (b) * (LIN_ROW_GROUP * 16);                                                    \
+    LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                   \
+      const uchar16 q = vload16(0, wb + r * 16u);                                                                  \
+      const float16 ql = convert_float16(q & (uchar16)(15)), qh = convert_float16(q >> (uchar16)(4));              \
+      LIN_UNROLL for (uint j = 0; j < NX; ++j) qx[r][j] = fma(ql, xl[j], fma(qh, xh[j], qx[r][j]));                \
+    }                                                                                                              \
+  }
+// Group g's scales and shifts of the tile's rows (blocked order; padding rows hold zeros).
+#define LIN_Q4_GROUP_VALUES(g, s, sh, ROWS)                                                                        \
+  LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                     \
+    const uint q = ((t.row0 / LIN_ROW_GROUP) * groups + (g)) * LIN_ROW_GROUP + (t.row0 + r) % LIN_ROW_GROUP;       \
+    s[r] = lin_group_value(scale, p.scale_format, q);                                                              \
+    sh[r] = lin_group_value(shift, p.scale_format, q);                                                             \
+  }
+// A finished group g: acc += s·Σ q·x − sh·Σ x, lane by lane.
+#define LIN_Q4_FOLD(g, qx, sx, ROWS, NX)                                                                           \
+  {                                                                                                                \
+    float s[ROWS], sh[ROWS];                                                                                       \
+    LIN_Q4_GROUP_VALUES(g, s, sh, ROWS)                                                                            \
+    LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                   \
+      LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                   \
+        acc[r][j] = fma((float16)(s[r]), qx[r][j], fma((float16)(-sh[r]), sx[j], acc[r][j]));                      \
+      }                                                                                                            \
+    }                                                                                                              \
+  }
+#define LIN_Q4_GROUP_START(qx, sx, ROWS, NX)                                                                       \
+  float16 qx[ROWS][NX], sx[NX];                                                                                    \
+  LIN_ZERO_TILE(qx, ROWS, NX, (float16)(0.0f))                                                                     \
+  LIN_UNROLL for (uint j = 0; j < NX; ++j) sx[j] = (float16)(0.0f);
+
+// The GEMM tile (4 × 4) forms W' = s·q − sh in registers instead: the folded sums would need
+// 16 more accumulators than the 32 vector registers hold (pocl, n=512: 1.03 s folded, 0.78 s
+// so). W is cache-resident there, so one stream of it suffices; NaN and ±inf meet the weights
+// torch meets without a second pass.
+#define LIN_Q4_DEQUANT_BLOCK(b, s, sh, ROWS, NX)                                                                   \
   {                                                                                                                \
     float16 xl[NX], xh[NX];                                                                                        \
     LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                     \
@@ -120,12 +192,21 @@ inline void lin_store(__global uchar* y, float v, __global const uchar* scale, _
       LIN_UNROLL for (uint j = 0; j < NX; ++j) acc[r][j] = fma(wl, xl[j], fma(wh, xh[j], acc[r][j]));              \
     }                                                                                                              \
   }
-// Group g's scales and shifts of the tile's rows (blocked order; padding rows hold zeros).
-#define LIN_Q4_GROUP_VALUES(g, s, sh, ROWS)                                                                        \
-  LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                     \
-    const uint q = ((t.row0 / LIN_ROW_GROUP) * groups + (g)) * LIN_ROW_GROUP + (t.row0 + r) % LIN_ROW_GROUP;       \
-    s[r] = lin_group_value(scale, p.scale_format, q);                                                              \
-    sh[r] = lin_group_value(shift, p.scale_format, q);                                                             \
+#define LIN_Q4_GEMM_TILE(ROWS, NX)                                                                                 \
+  {                                                                                                                \
+    const lin_tile t = lin_tile_of(&p, ROWS, NX);                                                                  \
+    if (t.row0 < p.m && t.nx > 0) {                                                                                \
+      const uint blocks = p.k / LIN_BLOCK, groups = p.k / p.group_size, per_group = p.group_size / LIN_BLOCK;      \
+      __global const uchar* w0 = w + (t.row0 / LIN_ROW_GROUP) * blocks * (LIN_ROW_GROUP * 16) + (t.row0 % LIN_ROW_GROUP) * 16; \
+      float16 acc[ROWS][NX];                                                                                       \
+      LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                \
+      for (uint g = 0; g < groups; ++g) {                                                                          \
+        float s[ROWS], sh[ROWS];                                                                                   \
+        LIN_Q4_GROUP_VALUES(g, s, sh, ROWS)                                                                        \
+        for (uint i = 0; i < per_group; ++i) LIN_Q4_DEQUANT_BLOCK(g * per_group + i, s, sh, ROWS, NX)              \
+      }                                                                                                            \
+      LIN_STORE_TILE(acc, ROWS, NX)                                                                                \
+    }                                                                                                              \
   }
 
 // The tile walks the two halves of k side by side (groups g and g + ceil(groups / 2)): two
@@ -145,25 +226,39 @@ inline void lin_store(__global uchar* y, float v, __global const uchar* scale, _
       LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                \
       for (uint g = 0; g < first_half; ++g) {                                                                      \
         const uint g2 = g + first_half;                                                                            \
-        float s[ROWS], sh[ROWS], s2[ROWS], sh2[ROWS];                                                              \
-        LIN_Q4_GROUP_VALUES(g, s, sh, ROWS)                                                                        \
+        LIN_Q4_GROUP_START(qx, sx, ROWS, NX)                                                                       \
         if (g2 < groups) {                                                                                         \
-          LIN_Q4_GROUP_VALUES(g2, s2, sh2, ROWS)                                                                   \
+          LIN_Q4_GROUP_START(qx2, sx2, ROWS, NX)                                                                   \
           for (uint i = 0; i < per_group; ++i) {                                                                   \
-            LIN_Q4_BLOCK(g * per_group + i, s, sh, ROWS, NX)                                                       \
-            LIN_Q4_BLOCK(g2 * per_group + i, s2, sh2, ROWS, NX)                                                    \
+            LIN_Q4_BLOCK(g * per_group + i, qx, sx, ROWS, NX)                                                      \
+            LIN_Q4_BLOCK(g2 * per_group + i, qx2, sx2, ROWS, NX)                                                   \
           }                                                                                                        \
+          LIN_Q4_FOLD(g2, qx2, sx2, ROWS, NX)                                                                      \
         } else {                                                                                                   \
-          for (uint i = 0; i < per_group; ++i) LIN_Q4_BLOCK(g * per_group + i, s, sh, ROWS, NX)                    \
+          for (uint i = 0; i < per_group; ++i) LIN_Q4_BLOCK(g * per_group + i, qx, sx, ROWS, NX)                   \
+        }                                                                                                          \
+        LIN_Q4_FOLD(g, qx, sx, ROWS, NX)                                                                           \
+      }                                                                                                            \
+      LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                 \
+        LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                 \
+          const uint row = t.row0 + r;                                                                             \
+          if (j < t.nx && row < p.m) {                                                                             \
+            float v = lin_sum16(acc[r][j]);                                                                        \
+            if (!lin_finite(v)) v = lin_q4_exact_row(x, w, scale, shift, &p, row, t.j0 + j);                       \
+            lin_store(y, v, scale, bias, &p, row, t.j0 + j);                                                       \
+          }                                                                                                        \
         }                                                                                                          \
       }                                                                                                            \
-      LIN_STORE_TILE(acc, ROWS, NX)                                                                                \
     }                                                                                                              \
   }
 
 __kernel void linear_q4(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
                         __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
-  LIN_DISPATCH_TILES(LIN_Q4_TILE)
+  if (p.rows_per_item == 4u && p.x_rows_per_item == 4u) {
+    LIN_Q4_GEMM_TILE(4u, 4u)
+  } else {
+    LIN_DISPATCH_GEMV_TILES(LIN_Q4_TILE)
+  }
 }
 
 // ---- 16-element rows: int8 codes (per-row scale applied by linear_store) and float weights ----
