@@ -1,6 +1,7 @@
 #include "runtime/benchmark.h"
 
 #include <fnmatch.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -231,7 +232,7 @@ BenchResult run_mode(const Device& device, const BenchCase& c, const BenchInputs
     r.m = op.infer(tensor_specs(inputs), params)[0].shape.back();
     r.weight_copies = mode == BenchMode::Hot
                           ? 1
-                          : static_cast<int>(std::clamp<uint64_t>(options.rotate_bytes / std::max<uint64_t>(weight_bytes, 1), 1, 16));
+                          : static_cast<int>(std::clamp<uint64_t>(options.rotate_bytes / std::max<uint64_t>(weight_bytes, 1), 1, 64));
     const PreparedCase prepared = prepare(device, op, inputs, params, r.weight_copies);
     summarize(time_runs(device.backend(), prepared.plans, options), r);
     const double seconds = r.milliseconds * 1e-3;
@@ -252,6 +253,29 @@ double load_average_1min() {
   double load = 0;
   return in >> load ? load : 0.0;
 }
+
+uint64_t host_last_level_cache_bytes() {
+  uint64_t best_level = 0, bytes = 0;
+  for (int index = 0; index < 16; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    std::ifstream level_file(dir + "level"), size_file(dir + "size");
+    uint64_t level = 0, size = 0;
+    std::string unit;
+    if (!(level_file >> level) || !(size_file >> size)) break;
+    size_file >> unit;  // "32768K"
+    if (!unit.empty() && (unit[0] == 'K' || unit[0] == 'k')) size <<= 10;
+    if (!unit.empty() && unit[0] == 'M') size <<= 20;
+    if (level > best_level || (level == best_level && size > bytes)) best_level = level, bytes = size;
+  }
+  if (bytes) return bytes;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (l3 > 0) return static_cast<uint64_t>(l3);
+#endif
+  return 0;
+}
+
+uint64_t default_rotate_bytes() { return std::max<uint64_t>(uint64_t{512} << 20, 4 * host_last_level_cache_bytes()); }
 
 std::vector<BenchResult> run_benchmarks(const Device& device, const BenchOptions& options) {
   std::vector<BenchResult> results;
@@ -303,6 +327,7 @@ std::string bench_results_json(const std::vector<BenchResult>& results, const Be
                          {{"hot", "one copy of the weights, replayed (as ggml test-backend-ops perf)"},
                           {"cold", "weight copies rotating through rotate_bytes (past the last-level cache)"},
                           {"rotate_bytes", options.rotate_bytes},
+                          {"host_last_level_cache_bytes", host_last_level_cache_bytes()},
                           {"min_seconds_per_repetition", options.min_seconds},
                           {"repetitions", options.repetitions}}},
                         {"results", cases}}

@@ -17,11 +17,16 @@ namespace pq::rt {
 
 enum class BenchMode { Hot, Cold };
 
+uint64_t host_last_level_cache_bytes();  // the CPU's largest cache level (sysfs, else sysconf); 0 where unknown
+// Cold mode's traffic per case: 4× the host's last-level cache, at least 512 MiB (hosts of this
+// project's figures report 32 to 480 MiB, and pocl and lavapipe run from the host's memory).
+uint64_t default_rotate_bytes();
+
 struct BenchOptions {
   int64_t m = 4096;                       // output features
   int64_t k = 14336;                      // input features
   int64_t gemm_rows = 512;                // n of the GEMM cases
-  uint64_t rotate_bytes = uint64_t{512} << 20;  // cold: weight bytes cycled through per case (> the LLC)
+  uint64_t rotate_bytes = default_rotate_bytes();  // cold: weight bytes cycled through per case
   double min_seconds = 0.25;              // each repetition runs at least this long
   int repetitions = 5;
   std::vector<BenchMode> modes = {BenchMode::Hot, BenchMode::Cold};
