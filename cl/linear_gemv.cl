@@ -132,16 +132,20 @@ inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, 
   return lin_sum16(acc);
 }
 
+// Block b's 32 elements of the tile's rows of x: xl[j] the low nibbles' 16, xh[j] the high ones'.
+#define LIN_Q4_LOAD_X(b, xl, xh, NX)                                                                               \
+  float16 xl[NX], xh[NX];                                                                                          \
+  LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                       \
+    const uint xj = min(j, t.nx - 1);                                                                              \
+    xl[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + (b) * LIN_BLOCK);                                       \
+    xh[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + (b) * LIN_BLOCK + 16u);                                 \
+  }
+
 // One block b of the tile's rows into the group sums qx[r][j] (Σ q·x) and sx[j] (Σ x).
 #define LIN_Q4_BLOCK(b, qx, sx, ROWS, NX)                                                                          \
   {                                                                                                                \
-    float16 xl[NX], xh[NX];                                                                                        \
-    LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                     \
-      const uint xj = min(j, t.nx - 1);                                                                            \
-      xl[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + (b) * LIN_BLOCK);                                     \
-      xh[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + (b) * LIN_BLOCK + 16u);                               \
-      sx[j] += xl[j] + xh[j];                                                                                      \
-    }                                                                                                              \
+    LIN_Q4_LOAD_X(b, xl, xh, NX)                                                                                   \
+    LIN_UNROLL for (uint j = 0; j < NX; ++j) sx[j] += xl[j] + xh[j];                                               \
     __global const uchar* wb = w0 + (b) * (LIN_ROW_GROUP * 16);                                                    \
     LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                   \
       const uchar16 q = vload16(0, wb + r * 16u);                                                                  \
@@ -178,12 +182,7 @@ inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, 
 // torch meets without a second pass.
 #define LIN_Q4_DEQUANT_BLOCK(b, s, sh, ROWS, NX)                                                                   \
   {                                                                                                                \
-    float16 xl[NX], xh[NX];                                                                                        \
-    LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                     \
-      const uint xj = min(j, t.nx - 1);                                                                            \
-      xl[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + (b) * LIN_BLOCK);                                     \
-      xh[j] = lin_float16(x, p.x_format, (t.j0 + xj) * p.k + (b) * LIN_BLOCK + 16u);                               \
-    }                                                                                                              \
+    LIN_Q4_LOAD_X(b, xl, xh, NX)                                                                                   \
     __global const uchar* wb = w0 + (b) * (LIN_ROW_GROUP * 16);                                                    \
     LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                   \
       const uchar16 q = vload16(0, wb + r * 16u);                                                                  \
