@@ -102,6 +102,18 @@ inline void lin_store(__global uchar* y, float v, __global const uchar* scale, _
 // ---- int4 codes, blocked layout -------------------------------------------------------------
 // A row's block is 16 bytes: low nibbles are codes c..c+15, high nibbles c+16..c+31. The
 // group's scale and shift (blocked order, runtime/ops/linear_layout.h) are loaded once per group.
+
+// Byte offset of row `row`'s block 0: a row group's blocks are 8 · 16 bytes apart.
+inline uint lin_q4_row_offset(uint row, uint blocks) {
+  return (row / LIN_ROW_GROUP) * blocks * (LIN_ROW_GROUP * 16) + (row % LIN_ROW_GROUP) * 16;
+}
+// Index of row `row`'s scale (shift) of group g in the blocked order.
+inline uint lin_q4_group_index(uint row, uint groups, uint g) {
+  return ((row / LIN_ROW_GROUP) * groups + g) * LIN_ROW_GROUP + row % LIN_ROW_GROUP;
+}
+// W' = s·q − sh for 16 codes.
+inline float16 lin_q4_dequant(uchar16 codes, float s, float sh) { return fma(convert_float16(codes), (float16)(s), (float16)(-sh)); }
+
 // The shift is folded out of the sums, as in shaders/linear_gemv.comp: per group,
 //   Σ (s·q − sh)·x = s·Σ q·x − sh·Σ x,
 // with Σ x shared by every row of the tile, so 16 codes cost a mask or shift, a conversion and
@@ -116,17 +128,15 @@ inline bool lin_finite(float v) { return (as_uint(v) & 0x7F800000u) != 0x7F80000
 inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
                               __global const uchar* shift, const linear_params* p, uint row, uint xj) {
   const uint blocks = p->k / LIN_BLOCK, groups = p->k / p->group_size, per_group = p->group_size / LIN_BLOCK;
-  __global const uchar* w0 = w + (row / LIN_ROW_GROUP) * blocks * (LIN_ROW_GROUP * 16) + (row % LIN_ROW_GROUP) * 16;
+  __global const uchar* w0 = w + lin_q4_row_offset(row, blocks);
   float16 acc = (float16)(0.0f);
   for (uint g = 0; g < groups; ++g) {
-    const uint e = ((row / LIN_ROW_GROUP) * groups + g) * LIN_ROW_GROUP + row % LIN_ROW_GROUP;
+    const uint e = lin_q4_group_index(row, groups, g);
     const float s = lin_group_value(scale, p->scale_format, e), sh = lin_group_value(shift, p->scale_format, e);
     for (uint b = g * per_group; b < (g + 1u) * per_group; ++b) {
       const uchar16 q = vload16(0, w0 + b * (LIN_ROW_GROUP * 16));
-      const float16 wl = fma(convert_float16(q & (uchar16)(15)), (float16)(s), (float16)(-sh));
-      const float16 wh = fma(convert_float16(q >> (uchar16)(4)), (float16)(s), (float16)(-sh));
-      acc = fma(wl, lin_float16(x, p->x_format, xj * p->k + b * LIN_BLOCK), acc);
-      acc = fma(wh, lin_float16(x, p->x_format, xj * p->k + b * LIN_BLOCK + 16u), acc);
+      acc = fma(lin_q4_dequant(q & (uchar16)(15), s, sh), lin_float16(x, p->x_format, xj * p->k + b * LIN_BLOCK), acc);
+      acc = fma(lin_q4_dequant(q >> (uchar16)(4), s, sh), lin_float16(x, p->x_format, xj * p->k + b * LIN_BLOCK + 16u), acc);
     }
   }
   return lin_sum16(acc);
@@ -156,7 +166,7 @@ inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, 
 // Group g's scales and shifts of the tile's rows (blocked order; padding rows hold zeros).
 #define LIN_Q4_GROUP_VALUES(g, s, sh, ROWS)                                                                        \
   LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                     \
-    const uint q = ((t.row0 / LIN_ROW_GROUP) * groups + (g)) * LIN_ROW_GROUP + (t.row0 + r) % LIN_ROW_GROUP;       \
+    const uint q = lin_q4_group_index(t.row0 + r, groups, (g));                                                    \
     s[r] = lin_group_value(scale, p.scale_format, q);                                                              \
     sh[r] = lin_group_value(shift, p.scale_format, q);                                                             \
   }
@@ -178,7 +188,7 @@ inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, 
 
 // The GEMM tile (4 × 4) forms W' = s·q − sh in registers instead: the folded sums would need
 // 16 more accumulators than the 32 vector registers hold (pocl, n=512: 1.03 s folded, 0.78 s
-// so). W is cache-resident there, so one stream of it suffices; NaN and ±inf meet the weights
+// unfolded over two streams of W, 0.64 s over one: W is cache-resident there); NaN and ±inf meet the weights
 // torch meets without a second pass.
 #define LIN_Q4_DEQUANT_BLOCK(b, s, sh, ROWS, NX)                                                                   \
   {                                                                                                                \
@@ -186,8 +196,8 @@ inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, 
     __global const uchar* wb = w0 + (b) * (LIN_ROW_GROUP * 16);                                                    \
     LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                   \
       const uchar16 q = vload16(0, wb + r * 16u);                                                                  \
-      const float16 wl = fma(convert_float16(q & (uchar16)(15)), (float16)(s[r]), (float16)(-sh[r]));              \
-      const float16 wh = fma(convert_float16(q >> (uchar16)(4)), (float16)(s[r]), (float16)(-sh[r]));              \
+      const float16 wl = lin_q4_dequant(q & (uchar16)(15), s[r], sh[r]);                                          \
+      const float16 wh = lin_q4_dequant(q >> (uchar16)(4), s[r], sh[r]);                                           \
       LIN_UNROLL for (uint j = 0; j < NX; ++j) acc[r][j] = fma(wl, xl[j], fma(wh, xh[j], acc[r][j]));              \
     }                                                                                                              \
   }
@@ -196,7 +206,7 @@ inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, 
     const lin_tile t = lin_tile_of(&p, ROWS, NX);                                                                  \
     if (t.row0 < p.m && t.nx > 0) {                                                                                \
       const uint blocks = p.k / LIN_BLOCK, groups = p.k / p.group_size, per_group = p.group_size / LIN_BLOCK;      \
-      __global const uchar* w0 = w + (t.row0 / LIN_ROW_GROUP) * blocks * (LIN_ROW_GROUP * 16) + (t.row0 % LIN_ROW_GROUP) * 16; \
+      __global const uchar* w0 = w + lin_q4_row_offset(t.row0, blocks);                                            \
       float16 acc[ROWS][NX];                                                                                       \
       LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                \
       for (uint g = 0; g < groups; ++g) {                                                                          \
@@ -219,8 +229,7 @@ inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, 
     if (t.row0 < p.m && t.nx > 0) {                                                                                \
       const uint blocks = p.k / LIN_BLOCK, groups = p.k / p.group_size, per_group = p.group_size / LIN_BLOCK;      \
       const uint first_half = groups - groups / 2;                                                                 \
-      /* The row group's blocks are 8 · 16 bytes apart; this tile's rows start at row0 % 8. */                     \
-      __global const uchar* w0 = w + (t.row0 / LIN_ROW_GROUP) * blocks * (LIN_ROW_GROUP * 16) + (t.row0 % LIN_ROW_GROUP) * 16; \
+      __global const uchar* w0 = w + lin_q4_row_offset(t.row0, blocks);                                            \
       float16 acc[ROWS][NX];                                                                                       \
       LIN_ZERO_TILE(acc, ROWS, NX, (float16)(0.0f))                                                                \
       for (uint g = 0; g < first_half; ++g) {                                                                      \
