@@ -210,6 +210,9 @@ inline uint round_bits_to_dtype(uint bits, uint dtype) {
   return dtype == DT_F16 ? f16_to_f32_bits(code) : code << 16;
 }
 
+// silu as the elementwise ops and linear_q4_swiglu compute it (one formula: the same bits).
+inline float silu(float v) { return v / (1.0f + exp(-v)); }
+
 // Significand of a finite non-zero magnitude as an integer in [2^23, 2^24), and its exponent.
 inline uint unpack_significand(uint abs_bits, int* e) {
   const uint biased = abs_bits >> 23;

@@ -102,11 +102,17 @@ inline float linear_row_scale(__global const uchar* scale, const linear_params* 
   return per_row ? linear_load(scale, p->scale_format, row) : 1.0f;
 }
 
-// y[i] = the finished dot product (scaled, biased), rounded into y's format.
+// The finished dot product of column col: scaled and biased, before rounding into y's format.
+inline float linear_finish(float acc, __global const uchar* scale, __global const uchar* bias, const linear_params* p,
+                           uint col) {
+  const float v = acc * (p->x_scale * linear_row_scale(scale, p, col));
+  return p->has_bias ? v + linear_load(bias, p->bias_format, col) : v;
+}
+
+// y[i] = the finished dot product, rounded into y's format.
 inline void linear_store(__global uchar* y, uint i, float acc, __global const uchar* scale, __global const uchar* bias,
                          const linear_params* p, uint col) {
-  const float v = acc * (p->x_scale * linear_row_scale(scale, p, col));
-  store_float(y, i, p->y_format, p->has_bias ? v + linear_load(bias, p->bias_format, col) : v);
+  store_float(y, i, p->y_format, linear_finish(acc, scale, bias, p, col));
 }
 
 // Integer kernels: the float result, or the raw int32 accumulator when raw_int is set.

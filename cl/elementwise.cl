@@ -11,8 +11,6 @@ typedef struct {
   uint dtype;  // of a, b and the output (DT_*)
 } binary_params;
 
-inline float silu(float v) { return v / (1.0f + exp(-v)); }
-
 // silu_mul rounds silu(a) into the dtype before the product, as the silu and mul ops do.
 inline float binary_apply(uint op, uint dtype, float x, float y) {
   if (op == 0) return x + y;

@@ -223,7 +223,7 @@ inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, 
 // comes from memory. One stream left the GEMV latency-bound there (pocl, m=4096 k=14336, W
 // rotating past the last-level cache: 4.5–5.6 ms, two streams 3.3 ms, the same 1.9 ms when W
 // is cache-resident); four streams gained nothing more.
-#define LIN_Q4_TILE(ROWS, NX)                                                                                      \
+#define LIN_Q4_TILE_WITH(ROWS, NX, STORE)                                                                          \
   {                                                                                                                \
     const lin_tile t = lin_tile_of(&p, ROWS, NX);                                                                  \
     if (t.row0 < p.m && t.nx > 0) {                                                                                \
@@ -247,18 +247,41 @@ inline float lin_q4_exact_row(__global const uchar* x, __global const uchar* w, 
         }                                                                                                          \
         LIN_Q4_FOLD(g, qx, sx, ROWS, NX)                                                                           \
       }                                                                                                            \
+      float z[ROWS][NX];                                                                                           \
       LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                 \
         LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                 \
-          const uint row = t.row0 + r;                                                                             \
-          if (j < t.nx && row < p.m) {                                                                             \
-            float v = lin_sum16(acc[r][j]);                                                                        \
-            if (!lin_finite(v)) v = lin_q4_exact_row(x, w, scale, shift, &p, row, t.j0 + j);                       \
-            lin_store(y, v, scale, bias, &p, row, t.j0 + j);                                                       \
+          z[r][j] = lin_sum16(acc[r][j]);                                                                          \
+          if (!lin_finite(z[r][j]) && j < t.nx && t.row0 + r < p.m) {                                              \
+            z[r][j] = lin_q4_exact_row(x, w, scale, shift, &p, t.row0 + r, t.j0 + j);                              \
           }                                                                                                        \
         }                                                                                                          \
       }                                                                                                            \
+      STORE(z, ROWS, NX)                                                                                           \
     }                                                                                                              \
   }
+
+// The tile's sums z[r][j] as rows of y.
+#define LIN_Q4_STORE_ROWS(z, ROWS, NX)                                                                             \
+  LIN_UNROLL for (uint r = 0; r < ROWS; ++r) {                                                                     \
+    LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                     \
+      if (j < t.nx) lin_store(y, z[r][j], scale, bias, &p, t.row0 + r, t.j0 + j);                                  \
+    }                                                                                                              \
+  }
+// linear_q4_swiglu: tile rows r and r + 1 (r even; row0 is a multiple of ROWS) are the gate and
+// up rows of one pair, whose silu(gate) · up is column (row0 + r) / 2 of y (y_row_stride m / 2).
+#define LIN_Q4_STORE_SWIGLU(z, ROWS, NX)                                                                           \
+  LIN_UNROLL for (uint r = 0; r < ROWS; r += 2u) {                                                                 \
+    LIN_UNROLL for (uint j = 0; j < NX; ++j) {                                                                     \
+      const uint row = t.row0 + r;                                                                                 \
+      if (j < t.nx && row < p.m) {                                                                                 \
+        const float gate = linear_finish(z[r][j], scale, bias, &p, row);                                           \
+        const float up = linear_finish(z[r + 1u][j], scale, bias, &p, row + 1u);                                   \
+        store_float(y, (t.j0 + j) * p.y_row_stride + row / 2u, p.y_format, silu(gate) * up);                       \
+      }                                                                                                            \
+    }                                                                                                              \
+  }
+#define LIN_Q4_TILE(ROWS, NX) LIN_Q4_TILE_WITH(ROWS, NX, LIN_Q4_STORE_ROWS)
+#define LIN_Q4_SWIGLU_TILE(ROWS, NX) LIN_Q4_TILE_WITH(ROWS, NX, LIN_Q4_STORE_SWIGLU)
 
 __kernel void linear_q4(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
                         __global const uchar* shift, __global const uchar* bias, __global uchar* y, const linear_params p) {
@@ -267,6 +290,16 @@ __kernel void linear_q4(__global const uchar* x, __global const uchar* w, __glob
   } else {
     LIN_DISPATCH_GEMV_TILES(LIN_Q4_TILE)
   }
+}
+
+// A gated MLP's gate and up projections, their rows interleaved (runtime/ops/linear_swiglu.cpp),
+// with the swiglu after them: one launch instead of the GEMV's and the binary op's. The decode
+// tile only (n = 1: 8 rows × 1 row of x): every other tile here would add to pocl's compile
+// time for shapes a decoder rarely runs (n = 2..8 keep the two launches).
+__kernel void linear_q4_swiglu(__global const uchar* x, __global const uchar* w, __global const uchar* scale,
+                               __global const uchar* shift, __global const uchar* bias, __global uchar* y,
+                               const linear_params p) {
+  LIN_Q4_SWIGLU_TILE(8u, 1u)
 }
 
 // ---- 16-element rows: int8 codes (per-row scale applied by linear_store) and float weights ----
@@ -404,4 +437,82 @@ __kernel void linear_i8(__global const uchar* x, __global const uchar* w, __glob
   } else {  // GEMM takes the 6 × 4 tile on OpenCL, so the float-path 4 × 4 tile is not compiled
     LIN_DISPATCH_GEMV_TILES(LIN_I8_GEMV_TILE)
   }
+}
+
+// ---- the add_rmsnorm epilogue (fused_linear, runtime/ops/linear_fused.cpp) -------------------
+// For CPU devices, the decode tile (n = 1, as linear_q4_swiglu), float32 x and y: y is the
+// delta of a residual add; every work-item
+// counts itself done on `counter` once its rows of y are stored, and the last one replaces y by
+// h + y and writes rmsnorm(h + y) · weight to `normed` alone, as shaders/linear_gemv.comp does:
+// no launch of add_rmsnorm_rows and no barrier. The atomic increment orders each work-item's
+// stores before its count; on a CPU device the counting work-item then sees every row.
+
+// Σ v² over row `base` of h + y in the order add_rmsnorm_rows sums it (cl/norm.cl: 128
+// work-items striding the row, then workgroup_reduce's tree) by one work-item: each lane's sum
+// in the order the tree meets them (bit-reversed lanes), the pending subtrees kept by size.
+// The fused op gives the bits of the linear and add_rmsnorm ops one after the other.
+inline uint lin_reverse_bits7(uint j) {
+  uint r = 0;
+  for (uint b = 0; b < 7u; ++b) r |= ((j >> b) & 1u) << (6u - b);
+  return r;
+}
+
+inline float lin_tree_sum_of_squares(__global const float* h, __global const float* y, uint base, uint m) {
+  const uint lanes = 128u;  // the norm kernels' workgroup (runtime/ops/nn_norm.cpp)
+  float pending[8];
+  for (uint j = 0; j < lanes; ++j) {
+    float sum = 0.0f;
+    for (uint i = lin_reverse_bits7(j); i < m; i += lanes) {
+      const float v = h[base + i] + y[base + i];
+      sum += v * v;
+    }
+    uint level = 0;
+    for (uint c = j; (c & 1u) == 1u; c >>= 1) sum = pending[level++] + sum;
+    pending[level] = sum;
+  }
+  return pending[7];
+}
+
+inline void lin_add_rmsnorm_rows(__global float* y, __global const float* h, __global const uchar* weight,
+                                 __global float* normed, const linear_params* p) {
+  for (uint r = 0; r < p->n; ++r) {
+    const uint base = r * p->m;
+    const float inv = rsqrt(lin_tree_sum_of_squares(h, y, base, p->m) / (float)p->m + p->norm_eps);
+    for (uint i = 0; i < p->m; ++i) {
+      const float v = h[base + i] + y[base + i];
+      y[base + i] = v;
+      normed[base + i] = (v * inv) * linear_load(weight, p->norm_format, i);
+    }
+  }
+}
+
+inline void lin_count_done_and_norm(__global uchar* y, __global const uchar* h, __global const uchar* weight,
+                                    __global uchar* normed, __global int* counter, const linear_params* p) {
+  mem_fence(CLK_GLOBAL_MEM_FENCE);
+  const int items = (int)(get_global_size(0) * get_global_size(1) * get_global_size(2));
+  if (atomic_inc(counter) == items - 1) {
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    lin_add_rmsnorm_rows((__global float*)y, (__global const float*)h, weight, (__global float*)normed, p);
+    *counter = 0;  // for the next launch
+  }
+}
+
+#define LIN_ADD_RMSNORM_ARGS                                                                                       \
+  __global const uchar *x, __global const uchar *w, __global const uchar *scale, __global const uchar *shift,        \
+      __global const uchar *bias, __global uchar *y, __global const uchar *h, __global const uchar *norm_weight,     \
+      __global uchar *normed, __global int *counter, const linear_params p
+
+__kernel void linear_q4_add_rmsnorm(LIN_ADD_RMSNORM_ARGS) {
+  LIN_Q4_TILE(8u, 1u)
+  lin_count_done_and_norm(y, h, norm_weight, normed, counter, &p);
+}
+
+__kernel void linear_q8_add_rmsnorm(LIN_ADD_RMSNORM_ARGS) {
+  LIN_Q8_TILE(8u, 1u)
+  lin_count_done_and_norm(y, h, norm_weight, normed, counter, &p);
+}
+
+__kernel void linear_f_add_rmsnorm(LIN_ADD_RMSNORM_ARGS) {
+  LIN_F_TILE(8u, 1u)
+  lin_count_done_and_norm(y, h, norm_weight, normed, counter, &p);
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 
 #include "runtime/ops/linear_common.h"
 
@@ -105,9 +106,59 @@ TEST(LinearSwigluChoice, NoEpilogueWhereNoSlotHoldsAPairOrTheFormatsDiffer) {
   gpu.tiers.subgroup = true;
   gpu.subgroup_size = 32;
   EXPECT_FALSE(swiglu_launch(gpu, q4, WeightKind::Q4Blocked));
+}
+
+// OpenCL (pocl): linear_q4_swiglu for the decode tile (n = 1, 8 rows); other n keep the two
+// launches.
+TEST(LinearSwigluChoice, OpenCLDecodeGetsTheSwigluKernel) {
   DeviceInfo opencl = lavapipe_like(false);
   opencl.api = Api::OpenCL;
-  EXPECT_FALSE(swiglu_launch(opencl, q4, WeightKind::Q4Blocked));
+  LinearParams p = gemv(576, 3072, ElemFormat::U4);
+  p.y_row_stride = p.m / 2;
+  const SizedBuffer x(size_t{p.k} * 4), w(size_t{p.k} * p.m);
+  const auto launch = specialised_launch(opencl, p, 1, WeightKind::Q4Blocked, x, w, LinearEpilogue::Swiglu);
+  ASSERT_TRUE(launch.has_value());
+  EXPECT_EQ(launch->kernel, "linear_q4_swiglu");
+  EXPECT_EQ(p.rows_per_item, 8u);
+  EXPECT_EQ(p.x_rows_per_item, 1u);
+  for (uint32_t n : {2u, 6u, 9u}) {
+    LinearParams other = gemv(576, 3072, ElemFormat::U4);
+    other.n = n;
+    EXPECT_FALSE(swiglu_launch(opencl, other, WeightKind::Q4Blocked)) << "n=" << n;
+  }
+  EXPECT_FALSE(swiglu_launch(opencl, gemv(576, 3072, ElemFormat::I8), WeightKind::Q8));
+}
+
+// The add_rmsnorm epilogue (fused_linear's one launch) on OpenCL CPU devices: its own kernel per
+// weight format that has one, for the decode tile only (n = 1); none on GPUs, where one work-item's norm would
+// stall the device.
+TEST(LinearAddRmsNormChoice, OpenCLCpuGemvGetsTheEpilogueKernels) {
+  DeviceInfo pocl = lavapipe_like(false);
+  pocl.api = Api::OpenCL;
+  const auto launch_for = [](const DeviceInfo& device, LinearParams p, WeightKind kind) {
+    const SizedBuffer x(size_t{p.k} * 4 * p.n), w(size_t{p.k} * p.m);
+    return specialised_launch(device, p, 1, kind, x, w, LinearEpilogue::AddRmsNorm);
+  };
+  LinearParams f = gemv(576, 576, ElemFormat::F32);
+  f.w_row_stride = 576;
+  f.w_col_stride = 1;
+  for (auto [p, kind, kernel] : {std::tuple{gemv(576, 576, ElemFormat::U4), WeightKind::Q4Blocked, "linear_q4_add_rmsnorm"},
+                                 {gemv(1536, 576, ElemFormat::I8), WeightKind::Q8, "linear_q8_add_rmsnorm"},
+                                 {f, WeightKind::Float, "linear_f_add_rmsnorm"}}) {
+    const auto launch = launch_for(pocl, p, kind);
+    ASSERT_TRUE(launch.has_value()) << kernel;
+    EXPECT_EQ(launch->kernel, kernel);
+  }
+  EXPECT_FALSE(launch_for(pocl, gemv(576, 576, ElemFormat::E4M3FN), WeightKind::F8));
+  EXPECT_FALSE(launch_for(pocl, gemv(576, 576, ElemFormat::I8), WeightKind::I8xI8));
+  for (uint32_t n : {2u, 9u}) {
+    LinearParams other = gemv(576, 576, ElemFormat::U4);
+    other.n = n;
+    EXPECT_FALSE(launch_for(pocl, other, WeightKind::Q4Blocked)) << "n=" << n;
+  }
+  DeviceInfo gpu = pocl;
+  gpu.device_type = "gpu";
+  EXPECT_FALSE(launch_for(gpu, gemv(576, 576, ElemFormat::U4), WeightKind::Q4Blocked));
 }
 
 }  // namespace

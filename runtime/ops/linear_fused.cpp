@@ -2,12 +2,13 @@
 // and the residual add with the RMSNorm after it (add_rmsnorm) as one op:
 //   fused_linear(the linear's inputs..., h, norm weight, counter) -> (h + y, rmsnorm(h + y) · weight)
 // with y the linear's output. `counter` is int32 [1], zero; the op leaves it zero. Where the
-// specialised GEMV applies (Vulkan on a CPU device, n ≤ 8, float32 x and y, a weight format with
-// its own kernel), it is one launch: the last invocation to finish its rows of y computes the
-// add and the norm alone (shaders/linear_gemv.comp, EPILOGUE), since on lavapipe every launch
-// costs 40–100 µs of llvmpipe's thread hand-off whatever it computes and a decoder layer has
-// two such norms. Elsewhere the linear's and add_rmsnorm's launches run one after the other
-// (GPUs launch in microseconds, and one invocation's rows would stall them).
+// specialised GEMV applies (a CPU device, n ≤ 8, float32 x and y, a weight format with its own
+// kernel; on OpenCL n = 1 and int4, int8 or float weights), it is one launch: the last invocation to
+// finish its rows of y computes the add and the norm alone (shaders/linear_gemv.comp, EPILOGUE;
+// cl/linear_gemv.cl, linear_*_add_rmsnorm), since on lavapipe every launch costs 40–100 µs of
+// llvmpipe's thread hand-off whatever it computes, on pocl 5–9 µs around it, and a decoder
+// layer has two such norms. Elsewhere the linear's and add_rmsnorm's launches run one after the
+// other (GPUs launch in microseconds, and one invocation's rows would stall them).
 // Forming x inside the next projection instead (the norm as a prologue) was measured slower on
 // lavapipe: every SIMD chunk repeats the work on x (1.4 ms against 0.45 ms for m=3072, k=576),
 // and a shared-memory tile needs barriers that cost llvmpipe more than the launch.
@@ -131,8 +132,9 @@ struct CaseBuilder {
 
 std::vector<OpCase> cases() {
   CaseBuilder b;
-  // n = 1 and 3 (GEMV tiles), 8 (the largest), 9 (the GEMM: two launches); m past 128 × 4 so
-  // the norm's lanes take several columns; k % 16 != 0 (the generic kernels: two launches).
+  // n = 1 (OpenCL's one launch) and 3 (GEMV tiles), 8 (the largest), 9 (the GEMM: two
+  // launches); m past 128 × 4 so the norm's lanes take several columns; k % 16 != 0 (the
+  // generic kernels: two launches); float8 codes (one launch on Vulkan, two on OpenCL).
   b.int4(1, 576, 577, DType::F32, 64, true);
   b.int4(3, 128, 20, DType::F32, 32, false);
   b.int4(8, 64, 130, DType::F32, 32, true);
@@ -149,6 +151,8 @@ std::vector<OpCase> cases() {
   }
   for (bool in_h : {false, true}) {
     b.int4(2, 256, 9, DType::F32, 128, false);
+    b.special(in_h);
+    b.int4(1, 256, 9, DType::F32, 128, true);
     b.special(in_h);
     b.bytes(1, 64, 6, DType::F32, QType::QInt8, true);
     b.special(in_h);
@@ -189,7 +193,7 @@ void add_fused_linear_ops(std::vector<OpDef>& ops) {
   def.name = kName;
   def.summary = "fused_linear(the linear's inputs..., h, norm weight, counter) -> (h + y, rmsnorm(h + y) · weight): "
                 "linear_qbytes (linear=0), linear_qbits (1) or matmul_f32 against Wᵀ (2), then add_rmsnorm (eps); one "
-                "launch where the specialised GEMV ends with the norm (Vulkan on CPU devices, n ≤ 8, float32), else two";
+                "launch where the specialised GEMV ends with the norm (CPU devices, n ≤ 8, OpenCL n = 1, float32), else two";
   def.infer = infer;
   def.reference = reference;
   def.encode = encode;

@@ -97,15 +97,28 @@ std::string vulkan_variant(const char* kernel, const DeviceInfo& device, uint32_
   return name;
 }
 
-// The epilogues are Vulkan's, with k_split 1 (no slices to meet first) and float32 x and y.
-// AddRmsNorm: CPU devices (one invocation computes the norm: it would stall a GPU), n ≤ 8.
-// Swiglu: blocked int4 (a slot's rows are consecutive, so gate and up rows i are one slot's),
-// m even, y [n, m / 2].
+// The epilogues need k_split 1 (no slices to meet first) and float32 x and y; OpenCL's kernels
+// exist for the decode tile only (n = 1, 8 rows × 1 row of x: each tile more is pocl compile time).
+// Swiglu: blocked int4 (a tile's rows are consecutive, so gate and up rows i are one tile's),
+// m even, y [n, m / 2] (OpenCL: linear_q4_swiglu).
+// AddRmsNorm: CPU devices (one invocation computes the norm: it would stall a GPU), n ≤ 8; on
+// OpenCL int4, int8 and float weights (linear_q4/q8/f_add_rmsnorm), on Vulkan all but int8 × int8.
 bool epilogue_applies(const DeviceInfo& device, const LinearParams& p, WeightKind kind, LinearEpilogue epilogue) {
   const auto f32 = static_cast<uint32_t>(ElemFormat::F32);
-  if (device.api != Api::Vulkan || k_split_for(device, kind) != 1 || p.x_format != f32 || p.y_format != f32) return false;
+  if (k_split_for(device, kind) != 1 || p.x_format != f32 || p.y_format != f32) return false;
+  const bool vulkan = device.api == Api::Vulkan;
+  if (!vulkan && p.n != 1) return false;
   if (epilogue == LinearEpilogue::Swiglu) return kind == WeightKind::Q4Blocked && p.m % 2 == 0 && p.y_row_stride == p.m / 2;
-  return device.device_type == "cpu" && p.n <= kGemvMaxRows && kind != WeightKind::I8xI8 && p.y_row_stride == p.m;
+  const bool kernel_exists =
+      vulkan ? kind != WeightKind::I8xI8 : kind == WeightKind::Q4Blocked || kind == WeightKind::Q8 || kind == WeightKind::Float;
+  return device.device_type == "cpu" && p.n <= kGemvMaxRows && kernel_exists && p.y_row_stride == p.m;
+}
+
+// OpenCL's kernels with an epilogue are kernels of their own (Vulkan's: a specialization constant).
+std::string opencl_kernel(const char* kernel, LinearEpilogue epilogue) {
+  if (epilogue == LinearEpilogue::Swiglu) return std::string(kernel) + "_swiglu";
+  if (epilogue == LinearEpilogue::AddRmsNorm) return std::string(kernel) + "_add_rmsnorm";
+  return kernel;
 }
 
 }  // namespace
@@ -128,6 +141,7 @@ std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearP
   const uint32_t x_tiles = ceil_div(p.n, tile.x_rows);
   if (x_tiles > kMaxGroups) return std::nullopt;
   if (device.api == Api::OpenCL) {  // one flat grid over (rows of W, tiles of x), x fastest
+    launch.kernel = opencl_kernel(kernel, epilogue);
     set_grid(launch, uint64_t{ceil_div(p.m, tile.rows)} * x_tiles, kOpenCLLocal, 1);
   } else {
     // shaders/linear_gemv.comp: slots of `rows` rows in 8-row lanes, k_split invocations each.

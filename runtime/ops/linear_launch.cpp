@@ -54,12 +54,14 @@ KernelLaunch gemm_launch(const LinearParams& p, Accumulate accumulate, uint32_t 
   return launch;
 }
 
-// The launch's buffers: the six of the linear family, and for Vulkan's specialised GEMV the
-// epilogue's four (the first binding where there is no epilogue: never read).
+// The launch's buffers: the six of the linear family, then the epilogue's four for Vulkan's
+// specialised GEMV (the first binding where there is no epilogue: never read) and OpenCL's
+// add_rmsnorm kernels.
 void bind(KernelLaunch& launch, const DeviceInfo& device, bool specialised, const std::array<DeviceBuffer*, 6>& bindings,
-          const std::array<DeviceBuffer*, 4>& epilogue) {
+          const std::array<DeviceBuffer*, 4>& epilogue, LinearEpilogue kind = LinearEpilogue::None) {
   launch.buffers.assign(bindings.begin(), bindings.end());
-  if (!specialised || device.api != Api::Vulkan) return;
+  const bool epilogue_bindings = device.api == Api::Vulkan || kind == LinearEpilogue::AddRmsNorm;
+  if (!specialised || !epilogue_bindings) return;
   for (DeviceBuffer* b : epilogue) launch.buffers.push_back(b ? b : bindings[0]);
 }
 
@@ -216,7 +218,7 @@ bool launch_linear_with_epilogue(EncodeContext& ctx, const LinearJob& job, Linea
   if (!launch) return false;
   auto raw = [&b](const std::shared_ptr<DeviceBuffer>& buffer) { return buffer ? buffer.get() : b.x.get(); };
   bind(*launch, ctx.device(), true, {raw(b.x), raw(b.w), raw(b.scale), raw(b.shift), raw(b.bias), raw(b.y)},
-       {eb.residual.get(), eb.norm_weight.get(), eb.normed.get(), eb.counter.get()});
+       {eb.residual.get(), eb.norm_weight.get(), eb.normed.get(), eb.counter.get()}, epilogue);
   launch->set_params(p);
   ctx.launch(*launch);
   return true;

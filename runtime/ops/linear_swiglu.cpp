@@ -2,12 +2,13 @@
 // them (row 2i: gate row i, row 2i + 1: up row i), and the swiglu after it:
 //   linear_swiglu(the linear's inputs...) -> silu(z[..., 0::2]) · z[..., 1::2],  z = the linear's output,
 // which is swiglu (pairs=1) of the linear. Where the specialised kernel for blocked int4 weights
-// applies (Vulkan, k split 1, float32 x and y), it is one launch: a slot's rows are consecutive,
-// so one invocation finishes gate and up rows i together and writes column i (shaders/
-// linear_gemv.comp, EPILOGUE_SWIGLU), without the atomics or the second pass an epilogue over
-// [gate; up] halves needed (measured slower on lavapipe, README). Elsewhere the linear's and
-// swiglu's launches run one after the other. The reference is the two ops' references in turn;
-// the one launch gives their bits (the same formulas, shaders/common.glsl's silu).
+// applies (k split 1, float32 x and y; on OpenCL n = 1), it is one launch: a tile's rows are
+// consecutive, so one invocation finishes gate and up rows i together and writes column i
+// (shaders/linear_gemv.comp, EPILOGUE_SWIGLU; cl/linear_gemv.cl, linear_q4_swiglu), without the
+// atomics or the second pass an epilogue over [gate; up] halves needed (measured slower on
+// lavapipe, README). Elsewhere the linear's and swiglu's launches run one after the other. The
+// reference is the two ops' references in turn; the one launch gives their bits (the same
+// formulas: silu in shaders/common.glsl and cl/common.cl).
 // Parameters: linear (0 linear_qbytes, 1 linear_qbits, 2 matmul_f32 with transpose_b=1); the
 // rest go to the linear.
 #include <stdexcept>
@@ -80,9 +81,9 @@ struct CaseBuilder {
 
 std::vector<OpCase> cases() {
   CaseBuilder b;
-  // The one launch: n = 1, 2, 3 (GEMV tiles of 8, 4, 2 rows), 6 (the 1 × 8 tile made 2 × 8), 9
-  // and 20 (the GEMM's 4 × 4 tiles, 20 past one tile of x); m = 2·13 (rows past the 8-row
-  // groups' padding), 2·291 (slots past one workgroup); group sizes 32, 64, 128.
+  // The one launch: n = 1 (also on OpenCL), 2, 3 (GEMV tiles of 8, 4, 2 rows), 6 (the 1 × 8
+  // tile made 2 × 8), 9 and 20 (the GEMM's 4 × 4 tiles, 20 past one tile of x); m = 2·13 (rows
+  // past the 8-row groups' padding), 2·291 (slots past one workgroup); group sizes 32, 64, 128.
   b.int4(1, 576, 3072, DType::F32, 64, false);
   b.int4(1, 64, 26, DType::F32, 32, true);
   b.int4(2, 128, 582, DType::F32, 128, false);
@@ -104,6 +105,8 @@ std::vector<OpCase> cases() {
   }
   b.int4(2, 256, 10, DType::F32, 128, false);
   b.special();
+  b.int4(1, 256, 10, DType::F32, 128, true);  // OpenCL's one launch
+  b.special();
   b.int4(11, 64, 26, DType::F32, 32, true);
   b.special();
   b.bytes(1, 64, 6, DType::F32, QType::QInt8, true);
@@ -118,7 +121,7 @@ void add_linear_swiglu_ops(std::vector<OpDef>& ops) {
   def.name = kName;
   def.summary = "linear_swiglu(the linear's inputs...) -> silu(z[..., 0::2]) · z[..., 1::2] of the linear's output z (gate "
                 "and up rows interleaved): linear_qbytes (linear=0), linear_qbits (1) or matmul_f32 against Wᵀ (2), then "
-                "swiglu (pairs=1); one launch for blocked int4 weights on Vulkan (k split 1, float32), else two";
+                "swiglu (pairs=1); one launch for blocked int4 weights (k split 1, float32; OpenCL: n = 1), else two";
   def.infer = infer;
   def.reference = reference;
   def.encode = encode;
