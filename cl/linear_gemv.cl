@@ -441,10 +441,9 @@ __kernel void linear_i8(__global const uchar* x, __global const uchar* w, __glob
 
 // ---- the add_rmsnorm epilogue (fused_linear, runtime/ops/linear_fused.cpp) -------------------
 // For CPU devices, the decode tile (n = 1, as linear_q4_swiglu), float32 x and y: y is the
-// delta of a residual add; every work-item
-// counts itself done on `counter` once its rows of y are stored, and the last one replaces y by
-// h + y and writes rmsnorm(h + y) · weight to `normed` alone, as shaders/linear_gemv.comp does:
-// no launch of add_rmsnorm_rows and no barrier. The atomic increment orders each work-item's
+// delta of a residual add; every work-item counts itself done on `counter` once its rows of y
+// are stored, and the last one replaces y by h + y and writes rmsnorm(h + y) · weight to
+// `normed` alone, as shaders/linear_gemv.comp does: no launch of add_rmsnorm_rows and no barrier. The atomic increment orders each work-item's
 // stores before its count; on a CPU device the counting work-item then sees every row.
 
 // Σ v² over row `base` of h + y in the order add_rmsnorm_rows sums it (cl/norm.cl: 128

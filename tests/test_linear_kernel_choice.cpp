@@ -130,8 +130,8 @@ TEST(LinearSwigluChoice, OpenCLDecodeGetsTheSwigluKernel) {
 }
 
 // The add_rmsnorm epilogue (fused_linear's one launch) on OpenCL CPU devices: its own kernel per
-// weight format that has one, for the decode tile only (n = 1); none on GPUs, where one work-item's norm would
-// stall the device.
+// weight format that has one, for the decode tile only (n = 1); none on GPUs, where one
+// work-item's norm would stall the device.
 TEST(LinearAddRmsNormChoice, OpenCLCpuGemvGetsTheEpilogueKernels) {
   DeviceInfo pocl = lavapipe_like(false);
   pocl.api = Api::OpenCL;

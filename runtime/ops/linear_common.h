@@ -84,7 +84,7 @@ struct LinearJob {
 };
 
 // What the specialised GEMV does after its sums (shaders/linear_gemv.comp EPILOGUE; OpenCL:
-// Swiglu only, cl/linear_gemv.cl linear_q4_swiglu).
+// kernels of their own in cl/linear_gemv.cl, linear_q4_swiglu and linear_*_add_rmsnorm).
 // AddRmsNorm (the op fused_linear, linear_fused.cpp): y is the delta of a residual add, the sum
 // h + y replaces y, and rmsnorm(h + y) · weight goes to `normed`; `counter` (int32 [1], zero)
 // counts the finished invocations and is left zero. Swiglu (the op linear_swiglu,
@@ -129,9 +129,9 @@ void launch_linear(EncodeContext& ctx, LinearBuffers buffers, const LinearParams
 void launch_linear(EncodeContext& ctx, const LinearJob& job);
 
 // The job with `epilogue` in one launch of the specialised GEMV; false (nothing launched) where
-// no kernel does that (linear_kernels.cpp, epilogue_applies): AddRmsNorm on OpenCL or GPUs (the
-// epilogue runs on one invocation) or for n > 8, on OpenCL for n ≠ 1, Swiglu other than
-// blocked int4, x or y not float32, tensors past one binding.
+// no kernel does that (linear_kernels.cpp, epilogue_applies): AddRmsNorm on GPUs (the epilogue
+// runs on one invocation), for n > 8 or int8 × int8 (OpenCL: float8 too), either epilogue on
+// OpenCL for n ≠ 1, Swiglu other than blocked int4, x or y not float32, tensors past one binding.
 bool launch_linear_with_epilogue(EncodeContext& ctx, const LinearJob& job, LinearEpilogue epilogue,
                                  const EpilogueBuffers& buffers);
 
