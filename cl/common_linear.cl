@@ -31,8 +31,10 @@ typedef struct {
   uint rows_per_item;    // specialised kernels: rows of W per work-item
   uint x_rows_per_item;  // specialised kernels: rows of x per work-item
   uint k_split;          // specialised kernels: work-items sharing one row's k
-  float norm_eps;        // Vulkan's specialised GEMV with an add_rmsnorm epilogue (unused here)
+  float norm_eps;        // the specialised GEMV's add_rmsnorm epilogue: the norm's epsilon
   uint norm_format;
+  uint rope_q_heads, rope_kv_heads;  // the rope_kv_write epilogue (cl/linear_gemv.cl): heads of y,
+  uint rope_half_dim, rope_max_len;  //   rotary_dim / 2 and the caches' rows
 } linear_params;
 
 inline bool linear_float_weights(const linear_params* p) { return p->w_format <= LIN_FMT_BF16; }

@@ -515,3 +515,82 @@ __kernel void linear_f_add_rmsnorm(LIN_ADD_RMSNORM_ARGS) {
   LIN_F_TILE(8u, 1u)
   lin_count_done_and_norm(y, h, norm_weight, normed, counter, &p);
 }
+
+// ---- the rope_kv_write epilogue (linear_rope_kv_write, runtime/ops/linear_rope_kv_write.cpp) ----
+// For CPU devices, the decode tile (n = 1), float32 x and y: y is an attention's q/k/v
+// projection [n, q_heads + 2 kv_heads, d]; the last work-item to count itself done (as the
+// add_rmsnorm epilogue's) does the rope_kv_write of y alone: no launch of rope_kv_write. The
+// sine and cosine of a rotated pair's angle depend on the token and the pair only, so they are
+// computed once for all heads; each rotation is rope_kv_write's (cl/common_rope.cl), bit for
+// bit. As rope_kv_write, no cache row is written when start puts the block outside the cache.
+inline void lin_rope_rows(__global const float* row, uint first_head, uint heads, uint d, uint half_dim, uint t, float2 sc,
+                          __global float* out, uint out_base) {
+  for (uint h = 0; h < heads; ++h) {
+    const uint src = (first_head + h) * d, dst = out_base + h * d;
+    const float a = row[src + t], b = row[src + t + half_dim];
+    const float2 rotated = rope_rotated_f32(a, -b, b, sc);
+    out[dst + t] = rotated.x;
+    out[dst + t + half_dim] = rotated.y;
+  }
+}
+
+inline void lin_rope_kv_write_rows(__global const float* y, __global const int* positions, __global const float* inv_freq,
+                                   __global const int* start, __global float* q, __global float* k_cache,
+                                   __global float* v_cache, const linear_params* p) {
+  const uint q_heads = p->rope_q_heads, kv_heads = p->rope_kv_heads, half_dim = p->rope_half_dim;
+  const uint d = p->m / (q_heads + 2u * kv_heads);
+  const int s = start[0];
+  const bool to_cache = s >= 0 && s <= (int)(p->rope_max_len - p->n);
+  for (uint token = 0; token < p->n; ++token) {
+    __global const float* row = y + token * p->m;
+    const uint q_base = token * q_heads * d, k_base = ((uint)s + token) * kv_heads * d;
+    for (uint t = 0; t < half_dim; ++t) {
+      const float2 sc = accurate_sincos(rope_angle(positions[token], inv_freq[t]));
+      lin_rope_rows(row, 0, q_heads, d, half_dim, t, sc, q, q_base);
+      if (to_cache) lin_rope_rows(row, q_heads, kv_heads, d, half_dim, t, sc, k_cache, k_base);
+    }
+    for (uint e = 2u * half_dim; e < d; ++e) {  // dims past rotary_dim pass through
+      for (uint h = 0; h < q_heads; ++h) q[q_base + h * d + e] = row[h * d + e];
+      if (!to_cache) continue;
+      for (uint h = 0; h < kv_heads; ++h) k_cache[k_base + h * d + e] = row[(q_heads + h) * d + e];
+    }
+    if (!to_cache) continue;
+    for (uint e = 0; e < kv_heads * d; ++e) {  // v as bytes (NaN payloads stay)
+      ((__global uint*)v_cache)[k_base + e] = ((__global const uint*)row)[(q_heads + kv_heads) * d + e];
+    }
+  }
+}
+
+inline void lin_count_done_and_rope(__global uchar* y, __global const int* positions, __global const float* inv_freq,
+                                    __global const int* start, __global int* counter, __global uchar* q,
+                                    __global uchar* k_cache, __global uchar* v_cache, const linear_params* p) {
+  mem_fence(CLK_GLOBAL_MEM_FENCE);
+  const int items = (int)(get_global_size(0) * get_global_size(1) * get_global_size(2));
+  if (atomic_inc(counter) == items - 1) {
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    lin_rope_kv_write_rows((__global const float*)y, positions, inv_freq, start, (__global float*)q,
+                           (__global float*)k_cache, (__global float*)v_cache, p);
+    *counter = 0;  // for the next launch
+  }
+}
+
+#define LIN_ROPE_KV_WRITE_ARGS                                                                                     \
+  __global const uchar *x, __global const uchar *w, __global const uchar *scale, __global const uchar *shift,        \
+      __global const uchar *bias, __global uchar *y, __global const int *positions, __global const float *inv_freq,  \
+      __global const int *start, __global int *counter, __global uchar *q, __global uchar *k_cache,                  \
+      __global uchar *v_cache, const linear_params p
+
+__kernel void linear_q4_rope_kv_write(LIN_ROPE_KV_WRITE_ARGS) {
+  LIN_Q4_TILE(8u, 1u)
+  lin_count_done_and_rope(y, positions, inv_freq, start, counter, q, k_cache, v_cache, &p);
+}
+
+__kernel void linear_q8_rope_kv_write(LIN_ROPE_KV_WRITE_ARGS) {
+  LIN_Q8_TILE(8u, 1u)
+  lin_count_done_and_rope(y, positions, inv_freq, start, counter, q, k_cache, v_cache, &p);
+}
+
+__kernel void linear_f_rope_kv_write(LIN_ROPE_KV_WRITE_ARGS) {
+  LIN_F_TILE(8u, 1u)
+  lin_count_done_and_rope(y, positions, inv_freq, start, counter, q, k_cache, v_cache, &p);
+}

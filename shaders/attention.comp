@@ -9,39 +9,7 @@
 #include "common.glsl"
 
 #if defined(ROPE) || defined(ROPE_KV_WRITE)
-// sin and cos with an absolute error below 8e-8 for |a| < 2^17 * pi/2: exact four-part quadrant
-// reduction, then Cephes' polynomials on |r| <= pi/4 (GLSL's sin/cos only promise 2^-11 inside
-// [-pi, pi]); the same routine as cl/attention.cl.
-vec2 accurate_sincos(float a) {
-  const float k = roundEven(a * 0.63661977236758134);
-  float r = a - k * 1.5625;
-  r = r - k * 0.0081787109375;
-  r = r - k * 0.00011730194091796875;
-  r = r - k * 3.1391647326017846e-07;
-  const float z = r * r;
-  const float s = r + r * z * ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1);
-  const float c = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
-  const int q = int(k) & 3;  // two's complement: also right for negative k
-  const float sin_a = q == 0 ? s : q == 1 ? c : q == 2 ? -s : -c;
-  const float cos_a = q == 0 ? c : q == 1 ? -s : q == 2 ? -c : s;
-  return vec2(sin_a, cos_a);
-}
-
-// The pair (a, b) = (x[t], x[t + half]) rotated by `angle` (HF's rotate_half): (out[t], out[t + half]).
-vec2 rope_rotate(float a, float b, float angle, uint dtype, float neg_wrap) {
-  const vec2 sc = accurate_sincos(angle);
-  const float minus_b = neg_wrap != 0.0 && b == neg_wrap ? b : -b;
-  if (dtype == DT_F32) return vec2(a * sc.y + minus_b * sc.x, b * sc.y + a * sc.x);
-  // float16/bfloat16 as transformers: cos/sin cast to the dtype, each product rounded to it.
-  const float c = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(sc.y), dtype));
-  const float s = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(sc.x), dtype));
-  precise float ac = a * c, bs = minus_b * s, bc = b * c, as_ = a * s;
-  const float p1 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(ac), dtype));
-  const float p2 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(bs), dtype));
-  const float p3 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(bc), dtype));
-  const float p4 = uintBitsToFloat(round_bits_to_dtype(floatBitsToUint(as_), dtype));
-  return vec2(p1 + p2, p3 + p4);
-}
+#include "rope.glsl"
 
 // One invocation's share of a rope row whose elements start at src in `from` and at dst in `to`: the
 // pair (t, t + half) rotated by position · inv (inv is evaluated only then), else the
@@ -51,8 +19,7 @@ vec2 rope_rotate(float a, float b, float angle, uint dtype, float neg_wrap) {
     if ((t) >= (half_dim)) {                                                                             \
       STORE_FLOAT(to, (dst) + (t) + (half_dim), dtype, LOAD_FLOAT(from, (src) + (t) + (half_dim), dtype));  \
     } else {                                                                                             \
-      /* precise: the float32 rounding of pos * inv_freq is part of the op (no fused multiply-add). */  \
-      precise float angle_ = float(position) * (inv);                                                    \
+      const float angle_ = rope_angle(position, inv);                                                    \
       const vec2 rotated_ = rope_rotate(LOAD_FLOAT(from, (src) + (t), dtype),                               \
                                         LOAD_FLOAT(from, (src) + (t) + (half_dim), dtype), angle_, dtype, neg_wrap); \
       STORE_FLOAT(to, (dst) + (t), dtype, rotated_.x);                                                  \

@@ -45,6 +45,8 @@ layout(push_constant) uniform Params {
   uint k_split;          // specialised kernels: invocations sharing one row's k
   float norm_eps;        // specialised GEMV with an add_rmsnorm epilogue: the norm's epsilon
   uint norm_format;      //   and its weight's LIN_FMT_F32/F16/BF16
+  uint rope_q_heads, rope_kv_heads;  // the rope_kv_write epilogue: heads of y,
+  uint rope_half_dim, rope_max_len;  //   rotary_dim / 2 and the caches' rows
 } p;
 
 bool linear_float_weights() { return p.w_format <= LIN_FMT_BF16; }

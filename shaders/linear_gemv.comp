@@ -62,6 +62,7 @@
 #extension GL_EXT_spirv_intrinsics : require
 #endif
 #include "linear_common.glsl"
+#include "rope.glsl"
 
 // The tile and the float formats are specialization constants (the launch sets them from the
 // parameters, runtime/ops/linear_kernels.cpp): a pipeline holds one tile body and no per-load
@@ -83,9 +84,14 @@ layout(constant_id = 8) const bool W_F16 = false;
 // 2 (blocked int4 only, k_split 1, ROWS even): rows 2i and 2i + 1 of W are the gate and up rows
 // i of a gated MLP (linear_swiglu, runtime/ops/linear_swiglu.cpp), tile rows t and t + 1 of one
 // slot, which writes silu(gate) · up to column i of y: the swiglu without a launch of its own.
+// 3 (CPU devices, float32 x and y): y is an attention's q/k/v projection [n, q_heads + 2 kv_heads,
+// d], and the last invocation to count itself done (as for 1) does its rope_kv_write alone
+// (runtime/ops/linear_rope_kv_write.cpp): rope of q into binding 10, of k into the key cache (11)
+// and v into the value cache (12) at rows start.. (positions, inv_freq and start: bindings 6-8).
 layout(constant_id = 9) const uint EPILOGUE = 0u;
 const uint EPILOGUE_ADD_RMSNORM = 1u;
 const uint EPILOGUE_SWIGLU = 2u;
+const uint EPILOGUE_ROPE_KV_WRITE = 3u;
 
 const uint LIN_LOCAL = 64u;      // the largest workgroup (the launch may use fewer invocations)
 const uint LIN_MAX_N = 8u;
@@ -142,6 +148,13 @@ layout(std430, binding = 6) readonly buffer ResidualBuf { uint residual_words[];
 layout(std430, binding = 7) readonly buffer NormBuf { uint norm_words[]; };
 layout(std430, binding = 8) writeonly buffer NormedBuf { uint normed_words[]; };
 layout(std430, binding = 9) coherent buffer CounterBuf { uint invocations_done; };
+// The rope_kv_write epilogue's (bindings 6-8 then hold positions, inv_freq and start).
+layout(std430, binding = 6) readonly buffer RopePositions { int rope_positions[]; };
+layout(std430, binding = 7) readonly buffer RopeInvFreq { float rope_inv_freq[]; };
+layout(std430, binding = 8) readonly buffer RopeStart { int rope_start; };
+layout(std430, binding = 10) writeonly buffer RopeQ { uint rope_q[]; };
+layout(std430, binding = 11) writeonly buffer RopeKCache { uint rope_k_cache[]; };
+layout(std430, binding = 12) writeonly buffer RopeVCache { uint rope_v_cache[]; };
 
 // Four 16-bit floats (f16 or bf16) of two words, as floats.
 vec4 halves(bool f16, uvec2 h) {
@@ -555,14 +568,62 @@ void add_rmsnorm_rows() {
   }
 }
 
+// ---- the rope_kv_write epilogue -----------------------------------------------------------------
+// rope_kv_write of y by one invocation, each rotation rope_kv_write's (shaders/rope.glsl), bit for
+// bit; the sine and cosine of a pair's angle depend on the token and the pair only, so they are
+// computed once for all heads. No cache row is written when start puts the block outside the cache.
+
+// Heads [first_head, first_head + heads) of the row of y at row_base, pair t rotated by sc, into
+// q (to_keys false) or the key cache at out_base.
+void rope_heads(uint row_base, uint first_head, uint heads, uint d, uint t, vec2 sc, bool to_keys, uint out_base) {
+  const uint half_dim = p.rope_half_dim;
+  for (uint h = 0u; h < heads; ++h) {
+    const uint src = row_base + (first_head + h) * d, dst = out_base + h * d;
+    const vec2 r = rope_rotate_sc(uintBitsToFloat(y_done[src + t]), uintBitsToFloat(y_done[src + t + half_dim]), sc, DT_F32, 0.0);
+    if (to_keys) {
+      rope_k_cache[dst + t] = floatBitsToUint(r.x);
+      rope_k_cache[dst + t + half_dim] = floatBitsToUint(r.y);
+    } else {
+      rope_q[dst + t] = floatBitsToUint(r.x);
+      rope_q[dst + t + half_dim] = floatBitsToUint(r.y);
+    }
+  }
+}
+
+void rope_kv_write_rows() {
+  const uint q_heads = p.rope_q_heads, kv_heads = p.rope_kv_heads, half_dim = p.rope_half_dim;
+  const uint d = p.m / (q_heads + 2u * kv_heads);
+  const int s = rope_start;
+  const bool to_cache = s >= 0 && s <= int(p.rope_max_len - p.n);
+  for (uint token = 0u; token < p.n; ++token) {
+    const uint row = token * p.m, q_base = token * q_heads * d, k_base = (uint(s) + token) * kv_heads * d;
+    for (uint t = 0u; t < half_dim; ++t) {
+      const vec2 sc = accurate_sincos(rope_angle(rope_positions[token], rope_inv_freq[t]));
+      rope_heads(row, 0u, q_heads, d, t, sc, false, q_base);
+      if (to_cache) rope_heads(row, q_heads, kv_heads, d, t, sc, true, k_base);
+    }
+    for (uint e = 2u * half_dim; e < d; ++e) {  // dims past rotary_dim pass through
+      for (uint h = 0u; h < q_heads; ++h) rope_q[q_base + h * d + e] = y_done[row + h * d + e];
+      if (!to_cache) continue;
+      for (uint h = 0u; h < kv_heads; ++h) rope_k_cache[k_base + h * d + e] = y_done[row + (q_heads + h) * d + e];
+    }
+    if (!to_cache) continue;
+    for (uint e = 0u; e < kv_heads * d; ++e) rope_v_cache[k_base + e] = y_done[row + (q_heads + kv_heads) * d + e];
+  }
+}
+
 void main() {
   TILE(TILE_ROWS, TILE_NX)
-  if (EPILOGUE == EPILOGUE_ADD_RMSNORM) {
+  if (EPILOGUE == EPILOGUE_ADD_RMSNORM || EPILOGUE == EPILOGUE_ROPE_KV_WRITE) {
     memoryBarrierBuffer();  // this invocation's y before its count
     const uint invocations = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumWorkGroups.z * gl_WorkGroupSize.x;
     if (atomicAdd(invocations_done, 1u) == invocations - 1u) {
       memoryBarrierBuffer();
-      add_rmsnorm_rows();
+      if (EPILOGUE == EPILOGUE_ADD_RMSNORM) {
+        add_rmsnorm_rows();
+      } else {
+        rope_kv_write_rows();
+      }
       invocations_done = 0u;  // for the next launch
     }
   }

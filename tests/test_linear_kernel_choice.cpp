@@ -1,10 +1,12 @@
 // What the specialised linear kernels choose (runtime/ops/linear_kernels.cpp): under the texel
 // tier, the _tx variants with x and W (int4: its scales and shifts too) bound as texel buffers
-// where the tier is on and the buffers fit, the storage-buffer ones otherwise; and where the
+// where the tier is on and the buffers fit, the storage-buffer ones otherwise; where the
 // swiglu epilogue (linear_swiglu's one launch) applies, with a tile that holds gate and up
-// rows. A silent fallback would keep every result right and lose lavapipe's speed.
+// rows; and which devices and weight formats get the add_rmsnorm and rope_kv_write epilogues.
+// A silent fallback would keep every result right and lose lavapipe's speed.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -129,6 +131,29 @@ TEST(LinearSwigluChoice, OpenCLDecodeGetsTheSwigluKernel) {
   EXPECT_FALSE(swiglu_launch(opencl, gemv(576, 3072, ElemFormat::I8), WeightKind::Q8));
 }
 
+// The specialised launch of `kind` with `epilogue`, when one applies.
+std::optional<KernelLaunch> epilogue_launch(const DeviceInfo& device, LinearParams p, WeightKind kind, LinearEpilogue epilogue) {
+  const SizedBuffer x(size_t{p.k} * 4 * p.n), w(size_t{p.k} * p.m);
+  return specialised_launch(device, p, 1, kind, x, w, epilogue);
+}
+
+// The OpenCL kernel of each weight format that has one for `epilogue` (int4, int8 and float W
+// for the decode tile), none for float8 codes.
+void expect_opencl_epilogue_kernels(const DeviceInfo& pocl, uint32_t k, uint32_t m, LinearEpilogue epilogue,
+                                    const std::string& suffix) {
+  LinearParams f = gemv(k, m, ElemFormat::F32);
+  f.w_row_stride = k;
+  f.w_col_stride = 1;
+  for (auto [p, kind, kernel] : {std::tuple{gemv(k, m, ElemFormat::U4), WeightKind::Q4Blocked, "linear_q4"},
+                                 {gemv(k, m, ElemFormat::I8), WeightKind::Q8, "linear_q8"},
+                                 {f, WeightKind::Float, "linear_f"}}) {
+    const auto launch = epilogue_launch(pocl, p, kind, epilogue);
+    ASSERT_TRUE(launch.has_value()) << kernel << suffix;
+    EXPECT_EQ(launch->kernel, std::string(kernel) + suffix);
+  }
+  EXPECT_FALSE(epilogue_launch(pocl, gemv(k, m, ElemFormat::E4M3FN), WeightKind::F8, epilogue));
+}
+
 // The add_rmsnorm epilogue (fused_linear's one launch) on OpenCL CPU devices: its own kernel per
 // weight format that has one, for the decode tile only (n = 1); none on GPUs, where one
 // work-item's norm would stall the device.
@@ -136,20 +161,9 @@ TEST(LinearAddRmsNormChoice, OpenCLCpuGemvGetsTheEpilogueKernels) {
   DeviceInfo pocl = lavapipe_like(false);
   pocl.api = Api::OpenCL;
   const auto launch_for = [](const DeviceInfo& device, LinearParams p, WeightKind kind) {
-    const SizedBuffer x(size_t{p.k} * 4 * p.n), w(size_t{p.k} * p.m);
-    return specialised_launch(device, p, 1, kind, x, w, LinearEpilogue::AddRmsNorm);
+    return epilogue_launch(device, p, kind, LinearEpilogue::AddRmsNorm);
   };
-  LinearParams f = gemv(576, 576, ElemFormat::F32);
-  f.w_row_stride = 576;
-  f.w_col_stride = 1;
-  for (auto [p, kind, kernel] : {std::tuple{gemv(576, 576, ElemFormat::U4), WeightKind::Q4Blocked, "linear_q4_add_rmsnorm"},
-                                 {gemv(1536, 576, ElemFormat::I8), WeightKind::Q8, "linear_q8_add_rmsnorm"},
-                                 {f, WeightKind::Float, "linear_f_add_rmsnorm"}}) {
-    const auto launch = launch_for(pocl, p, kind);
-    ASSERT_TRUE(launch.has_value()) << kernel;
-    EXPECT_EQ(launch->kernel, kernel);
-  }
-  EXPECT_FALSE(launch_for(pocl, gemv(576, 576, ElemFormat::E4M3FN), WeightKind::F8));
+  expect_opencl_epilogue_kernels(pocl, 576, 576, LinearEpilogue::AddRmsNorm, "_add_rmsnorm");
   EXPECT_FALSE(launch_for(pocl, gemv(576, 576, ElemFormat::I8), WeightKind::I8xI8));
   for (uint32_t n : {2u, 9u}) {
     LinearParams other = gemv(576, 576, ElemFormat::U4);
@@ -159,6 +173,25 @@ TEST(LinearAddRmsNormChoice, OpenCLCpuGemvGetsTheEpilogueKernels) {
   DeviceInfo gpu = pocl;
   gpu.device_type = "gpu";
   EXPECT_FALSE(launch_for(gpu, gemv(576, 576, ElemFormat::U4), WeightKind::Q4Blocked));
+}
+
+// The rope_kv_write epilogue (linear_rope_kv_write's one launch) chooses as the add_rmsnorm one:
+// on OpenCL CPU devices its own kernel per weight format that has one, for n = 1; on Vulkan CPU
+// devices the specialised GEMV with EPILOGUE 3 for n ≤ 8; never on GPUs.
+TEST(LinearRopeKvWriteChoice, CpuDecodeGetsTheEpilogue) {
+  DeviceInfo pocl = lavapipe_like(false);
+  pocl.api = Api::OpenCL;
+  expect_opencl_epilogue_kernels(pocl, 576, 960, LinearEpilogue::RopeKvWrite, "_rope_kv_write");
+  LinearParams block = gemv(576, 960, ElemFormat::U4);
+  block.n = 3;
+  EXPECT_FALSE(epilogue_launch(pocl, block, WeightKind::Q4Blocked, LinearEpilogue::RopeKvWrite));
+  const auto vulkan = epilogue_launch(lavapipe_like(true), block, WeightKind::Q4Blocked, LinearEpilogue::RopeKvWrite);
+  ASSERT_TRUE(vulkan.has_value());
+  EXPECT_EQ(vulkan->kernel, "linear_q4_tx");
+  EXPECT_EQ(vulkan->constants.back(), static_cast<uint32_t>(LinearEpilogue::RopeKvWrite));
+  DeviceInfo gpu = lavapipe_like(false);
+  gpu.device_type = "gpu";
+  EXPECT_FALSE(epilogue_launch(gpu, gemv(576, 960, ElemFormat::U4), WeightKind::Q4Blocked, LinearEpilogue::RopeKvWrite));
 }
 
 }  // namespace

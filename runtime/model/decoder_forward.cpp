@@ -66,12 +66,21 @@ Value rope(Block& b, const Activation& x, int64_t heads, const DecoderInputs& in
 }
 
 // q (rotated) after the block's keys and values went into the cache. Weight-only projections
-// run as one linear followed by one rope_kv_write (two launches instead of seven); otherwise
-// each module with its own hooks (quantized activations, calibration).
+// run as one linear_rope_kv_write (one launch where the GEMV ends with the rope, else two);
+// stacked float projections with a bias as one linear followed by one rope_kv_write (two
+// launches instead of seven); otherwise each module with its own hooks (quantized
+// activations, calibration).
 Value project_qkv(Block& b, const models::DecoderLayerModules& l, const std::string& prefix, const Value& x, size_t layer,
                   KvCache& cache, const DecoderInputs& in) {
   const DecoderConfig& c = b.config;
   if (b.options.stack_projections) {
+    const RopeKvWrite rope{cache.keys[layer], cache.values[layer], in.positions, inv_freq(b), in.start, b.counter, c.num_heads};
+    if (const auto out = linear_rope_kv_write_modules(b.ex, {l.q_proj, l.k_proj, l.v_proj}, prefix + "qkv_proj", x, rope, b.cal,
+                                                      b.dtype)) {
+      cache.keys[layer] = out->at(1);
+      cache.values[layer] = out->at(2);
+      return out->at(0);
+    }
     if (const auto qkv = stacked_linear_modules(b.ex, {l.q_proj, l.k_proj, l.v_proj}, prefix + "qkv_proj", x, b.cal, b.dtype)) {
       const std::vector<Value> out = b.ex.run(
           "rope_kv_write",

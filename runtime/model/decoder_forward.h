@@ -29,9 +29,9 @@ struct DecoderInputs {
 };
 
 struct DecoderOptions {
-  // Weight-only q/k/v projections as one linear and one rope_kv_write, gate/up as one linear and
-  // one swiglu, and o_proj/down_proj with the add_rmsnorm after them as one fused_linear (one
-  // launch on Vulkan CPU devices): bit-identical to the modules one by one, in fewer launches.
+  // Weight-only q/k/v projections as one linear_rope_kv_write, gate/up as one linear_swiglu,
+  // and o_proj/down_proj with the add_rmsnorm after them as one fused_linear (each one launch
+  // on CPU devices' decode steps): bit-identical to the modules one by one, in fewer launches.
   bool stack_projections = true;
 };
 

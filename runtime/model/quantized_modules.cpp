@@ -446,6 +446,21 @@ std::optional<std::vector<Value>> linear_module_add_rmsnorm(Executor& ex, const 
   return ex.run("fused_linear", inputs, params);
 }
 
+std::optional<std::vector<Value>> linear_rope_kv_write_modules(Executor& ex, const std::vector<const nn::Linear*>& modules,
+                                                              const std::string& name, const Value& x, const RopeKvWrite& rope,
+                                                              CalibrationState* cal, DType dtype) {
+  if (cal || modules.size() < 2 || !stackable(modules)) return std::nullopt;
+  const bool on_device = weight_on_device(ex, name, modules.front()->quant_state.weights.has_value());
+  const auto call = weight_only_call(ex, name, *stacked_linear(modules, !on_device), x, dtype);
+  if (!call) return std::nullopt;
+  std::vector<Value> inputs{rope.k_cache, rope.v_cache, rope.positions, rope.inv_freq, rope.start, rope.counter};
+  inputs.insert(inputs.end(), call->inputs.begin(), call->inputs.end());
+  OpParams params = call->params;
+  params.set("linear", fused_linear_index(call->op));
+  params.set("q_heads", static_cast<double>(rope.q_heads));
+  return ex.run("linear_rope_kv_write", inputs, params);
+}
+
 Activation layer_norm_module(Executor& ex, nn::LayerNorm& n, const std::string& name, Activation x, CalibrationState* cal,
                              DType dtype) {
   return quantized_module(ex, n, name, std::move(x), cal, [&](const Activation& in) { return layer_norm_op(ex, name, n, in, dtype); });

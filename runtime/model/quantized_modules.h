@@ -73,6 +73,19 @@ struct AddRmsNorm {
 std::optional<std::vector<Value>> linear_module_add_rmsnorm(Executor& ex, const nn::Linear& l, const std::string& name,
                                                            const Value& x, const AddRmsNorm& norm, CalibrationState* cal,
                                                            DType dtype);
+// An attention's KV cache write after its q/k/v projections (rope_kv_write's inputs other than
+// qkv), and the zero int32 [1] counter linear_rope_kv_write needs.
+struct RopeKvWrite {
+  Value k_cache, v_cache, positions, inv_freq, start, counter;
+  int64_t q_heads;
+};
+// Stacked q/k/v modules (as stacked_linear_modules, uploaded under `name`) and the
+// rope_kv_write after them as one op (linear_rope_kv_write, runtime/ops/linear_rope_kv_write.cpp):
+// (q, k_cache, v_cache), the bits of the stacked linear and rope_kv_write one after the other.
+// nullopt where the modules do not stack or are not one weight-only op (as linear_module_add_rmsnorm).
+std::optional<std::vector<Value>> linear_rope_kv_write_modules(Executor& ex, const std::vector<const nn::Linear*>& modules,
+                                                              const std::string& name, const Value& x, const RopeKvWrite& rope,
+                                                              CalibrationState* cal, DType dtype);
 Activation layer_norm_module(Executor& ex, nn::LayerNorm& n, const std::string& name, Activation x,
                              CalibrationState* cal, DType dtype = DType::F32);
 Activation conv2d_module(Executor& ex, nn::Conv2d& c, const std::string& name, Activation x, CalibrationState* cal);

@@ -35,6 +35,9 @@ void expect_i32_shape(const std::string& op, const std::string& what, const Tens
 // An int32 vector tensor (positions, cache starts, lengths of conformance cases).
 Tensor int32_tensor(const std::vector<int32_t>& values);
 
+// HF's default inverse frequencies for rotary_dim dims, theta 10000 (rope cases' inv_freq).
+Tensor default_inv_freq(int64_t rotary_dim);
+
 // `base` with the flat elements at `at` replaced by `values` (conformance inputs with NaN, ±inf, -0).
 Tensor with_values_at(const Tensor& base, const std::vector<int64_t>& at, const std::vector<float>& values);
 

@@ -84,15 +84,6 @@ void rope_kv_write_encode(EncodeContext& ctx, const std::vector<DeviceTensor>& i
   ctx.launch(launch);
 }
 
-// HF's default inverse frequencies for rotary_dim dims, theta 10000.
-Tensor default_inv_freq(int64_t rotary_dim) {
-  std::vector<float> inv(static_cast<size_t>(rotary_dim / 2));
-  for (size_t i = 0; i < inv.size(); ++i) {
-    inv[i] = 1.0f / std::pow(10000.0f, static_cast<float>(2 * i) / static_cast<float>(rotary_dim));
-  }
-  return Tensor::from_floats(DType::F32, {rotary_dim / 2}, inv);
-}
-
 std::vector<OpCase> rope_kv_write_cases() {
   struct Case {
     int64_t n, q_heads, kv_heads, d, rotary, max_len;
@@ -112,14 +103,14 @@ std::vector<OpCase> rope_kv_write_cases() {
       const Shape qkv{c.n, c.q_heads + 2 * c.kv_heads, c.d}, cache{c.max_len, c.kv_heads, c.d};
       cases.push_back({dtype_tag(dtype) + "qkv" + shape_to_string(qkv) + " cache" + shape_to_string(cache) + " rotary " +
                            std::to_string(c.rotary),
-                       {random_tensor(dtype, qkv, seed), decode::int32_tensor(c.positions), default_inv_freq(c.rotary),
+                       {random_tensor(dtype, qkv, seed), decode::int32_tensor(c.positions), decode::default_inv_freq(c.rotary),
                         random_tensor(dtype, cache, seed + 1), random_tensor(dtype, cache, seed + 2), decode::int32_tensor({c.start})},
                        {{"q_heads", static_cast<double>(c.q_heads)}}});
       seed += 3;
     }
     // NaN, ±inf and -0 in q, k and v: rotated as rope does, copied as bytes into v_cache.
     cases.push_back({dtype_tag(dtype) + "qkv[2,4,6] special values",
-                     {with_special_values(random_tensor(dtype, {2, 4, 6}, seed), 5, 1), decode::int32_tensor({0, 5}), default_inv_freq(6),
+                     {with_special_values(random_tensor(dtype, {2, 4, 6}, seed), 5, 1), decode::int32_tensor({0, 5}), decode::default_inv_freq(6),
                       random_tensor(dtype, {6, 1, 6}, seed + 1), random_tensor(dtype, {6, 1, 6}, seed + 2), decode::int32_tensor({4})},
                      {{"q_heads", 2}}});
     seed += 3;
@@ -128,6 +119,17 @@ std::vector<OpCase> rope_kv_write_cases() {
 }
 
 }  // namespace
+
+namespace decode {
+Tensor default_inv_freq(int64_t rotary_dim) {
+  std::vector<float> inv(static_cast<size_t>(rotary_dim / 2));
+  for (size_t i = 0; i < inv.size(); ++i) {
+    inv[i] = 1.0f / std::pow(10000.0f, static_cast<float>(2 * i) / static_cast<float>(rotary_dim));
+  }
+  return Tensor::from_floats(DType::F32, {rotary_dim / 2}, inv);
+}
+
+}  // namespace decode
 
 OpDef rope_kv_write_op() {
   OpDef def;

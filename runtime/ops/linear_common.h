@@ -4,6 +4,7 @@
 // activation formats are parameters (a switch in the kernel), not kernel variants.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -53,6 +54,10 @@ struct LinearParams {
   uint32_t k_split = 1;         // specialised kernels: work-items sharing one row's k (set by launch_linear)
   float norm_eps = 0.0f;        // an add_rmsnorm epilogue: the norm's epsilon (linear_fused.cpp)
   uint32_t norm_format = 0;     //   and the norm weight's F32, F16 or BF16
+  uint32_t rope_q_heads = 0;    // a rope_kv_write epilogue (linear_rope_kv_write.cpp): y is [n, H, d] with
+  uint32_t rope_kv_heads = 0;   //   H = q_heads + 2 kv_heads (d = m / H),
+  uint32_t rope_half_dim = 0;   //   rotary_dim / 2,
+  uint32_t rope_max_len = 0;    //   and the caches' rows
 };
 
 // How W is stored, which decides the kernels that can read it: any format through the generic
@@ -84,15 +89,23 @@ struct LinearJob {
 };
 
 // What the specialised GEMV does after its sums (shaders/linear_gemv.comp EPILOGUE; OpenCL:
-// kernels of their own in cl/linear_gemv.cl, linear_q4_swiglu and linear_*_add_rmsnorm).
+// kernels of their own in cl/linear_gemv.cl, linear_q4_swiglu, linear_*_add_rmsnorm and
+// linear_*_rope_kv_write).
 // AddRmsNorm (the op fused_linear, linear_fused.cpp): y is the delta of a residual add, the sum
-// h + y replaces y, and rmsnorm(h + y) · weight goes to `normed`; `counter` (int32 [1], zero)
-// counts the finished invocations and is left zero. Swiglu (the op linear_swiglu,
+// h + y replaces y, and rmsnorm(h + y) · weight goes to `normed`. Swiglu (the op linear_swiglu,
 // linear_swiglu.cpp; no epilogue buffers): W's rows 2i and 2i + 1 are gate and up rows i, and
-// y [n, m / 2] gets silu(gate) · up (y_row_stride m / 2).
-enum class LinearEpilogue : uint32_t { None = 0, AddRmsNorm = 1, Swiglu = 2 };
+// y [n, m / 2] gets silu(gate) · up (y_row_stride m / 2). RopeKvWrite (the op
+// linear_rope_kv_write, linear_rope_kv_write.cpp): y is [n, q_heads + 2 kv_heads, d] (the
+// params' rope_* fields), and rope_kv_write of it goes to q and the caches. AddRmsNorm and
+// RopeKvWrite count the finished invocations on `counter` (int32 [1], zero; left zero), and the
+// last one does the epilogue alone.
+enum class LinearEpilogue : uint32_t { None = 0, AddRmsNorm = 1, Swiglu = 2, RopeKvWrite = 3 };
+// The epilogue's buffers, bound after the linear's six in this order (Vulkan bindings 6–12):
+// AddRmsNorm h, the norm's weight, normed, counter; RopeKvWrite positions, inv_freq, start,
+// counter, q, k_cache, v_cache.
+inline constexpr size_t kEpilogueBuffers = 7;
 struct EpilogueBuffers {
-  std::shared_ptr<DeviceBuffer> residual, norm_weight, normed, counter;
+  std::array<std::shared_ptr<DeviceBuffer>, kEpilogueBuffers> buffers;
 };
 
 // Largest n served by the GEMV kernels (a workgroup per 4 output columns reduces over k for
@@ -105,8 +118,9 @@ void add_int8_linear_ops(std::vector<OpDef>& ops);         // linear_int8.cpp
 void add_float_matmul_ops(std::vector<OpDef>& ops);        // linear_matmul.cpp
 void add_fused_linear_ops(std::vector<OpDef>& ops);        // linear_fused.cpp
 void add_linear_swiglu_ops(std::vector<OpDef>& ops);       // linear_swiglu.cpp
+void add_linear_rope_kv_write_ops(std::vector<OpDef>& ops); // linear_rope_kv_write.cpp
 
-// fused_linear's and linear_swiglu's parameter `linear` is an index into this list of the
+// The fused linear ops' parameter `linear` (fused_linear, linear_swiglu, linear_rope_kv_write) is an index into this list of the
 // linear ops they run.
 inline constexpr std::string_view kFusedLinearOps[] = {"linear_qbytes", "linear_qbits", "matmul_f32"};
 // The linear op that `params` name for the fused op `op` (matmul_f32 with transpose_b=1 only),
@@ -137,7 +151,7 @@ bool launch_linear_with_epilogue(EncodeContext& ctx, const LinearJob& job, Linea
 
 // The specialised kernel for `kind`, when one applies to these parameters (linear_kernels.cpp):
 // its launch with kernel, grid and rows_per_item/k_split set; nullopt for the generic kernels.
-// Vulkan launches bind 10 buffers (the epilogue's four after the linear's six). `x` and `w`
+// Vulkan launches bind 13 buffers (the epilogue's seven after the linear's six). `x` and `w`
 // are the buffers bound to x and W, which the texel tier's kernels read as texel buffers where
 // they fit its binding limit.
 std::optional<KernelLaunch> specialised_launch(const DeviceInfo& device, LinearParams& params, uint32_t batches,

@@ -84,7 +84,7 @@ bool encode_fused(EncodeContext& ctx, const std::vector<DeviceTensor>& in, const
   LinearJob job = fused_linear_job(linear_of(params), linear_inputs(in), {out[0]}, params);
   job.params.norm_eps = static_cast<float>(params.get("eps"));
   job.params.norm_format = static_cast<uint32_t>(*elem_format(norm_weight.dtype));
-  const EpilogueBuffers buffers{in[in.size() - 3].buffer, norm_weight.buffer, out[1].buffer, in.back().buffer};
+  const EpilogueBuffers buffers{{in[in.size() - 3].buffer, norm_weight.buffer, out[1].buffer, in.back().buffer}};
   return launch_linear_with_epilogue(ctx, job, LinearEpilogue::AddRmsNorm, buffers);
 }
 

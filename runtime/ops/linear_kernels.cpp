@@ -101,8 +101,9 @@ std::string vulkan_variant(const char* kernel, const DeviceInfo& device, uint32_
 // exist for the decode tile only (n = 1, 8 rows × 1 row of x: each tile more is pocl compile time).
 // Swiglu: blocked int4 (a tile's rows are consecutive, so gate and up rows i are one tile's),
 // m even, y [n, m / 2] (OpenCL: linear_q4_swiglu).
-// AddRmsNorm: CPU devices (one invocation computes the norm: it would stall a GPU), n ≤ 8; on
-// OpenCL int4, int8 and float weights (linear_q4/q8/f_add_rmsnorm), on Vulkan all but int8 × int8.
+// AddRmsNorm and RopeKvWrite: CPU devices (one invocation computes the epilogue: it would stall a
+// GPU), n ≤ 8; on OpenCL int4, int8 and float weights (linear_q4/q8/f_add_rmsnorm,
+// _rope_kv_write), on Vulkan all but int8 × int8.
 bool epilogue_applies(const DeviceInfo& device, const LinearParams& p, WeightKind kind, LinearEpilogue epilogue) {
   const auto f32 = static_cast<uint32_t>(ElemFormat::F32);
   if (k_split_for(device, kind) != 1 || p.x_format != f32 || p.y_format != f32) return false;
@@ -118,6 +119,7 @@ bool epilogue_applies(const DeviceInfo& device, const LinearParams& p, WeightKin
 std::string opencl_kernel(const char* kernel, LinearEpilogue epilogue) {
   if (epilogue == LinearEpilogue::Swiglu) return std::string(kernel) + "_swiglu";
   if (epilogue == LinearEpilogue::AddRmsNorm) return std::string(kernel) + "_add_rmsnorm";
+  if (epilogue == LinearEpilogue::RopeKvWrite) return std::string(kernel) + "_rope_kv_write";
   return kernel;
 }
 

@@ -54,15 +54,17 @@ KernelLaunch gemm_launch(const LinearParams& p, Accumulate accumulate, uint32_t 
   return launch;
 }
 
-// The launch's buffers: the six of the linear family, then the epilogue's four for Vulkan's
+// The launch's buffers: the six of the linear family, then the epilogue's seven for Vulkan's
 // specialised GEMV (the first binding where there is no epilogue: never read) and OpenCL's
-// add_rmsnorm kernels.
+// kernels with the add_rmsnorm (its four) or rope_kv_write epilogue.
 void bind(KernelLaunch& launch, const DeviceInfo& device, bool specialised, const std::array<DeviceBuffer*, 6>& bindings,
-          const std::array<DeviceBuffer*, 4>& epilogue, LinearEpilogue kind = LinearEpilogue::None) {
+          const std::array<DeviceBuffer*, kEpilogueBuffers>& epilogue, LinearEpilogue kind = LinearEpilogue::None) {
   launch.buffers.assign(bindings.begin(), bindings.end());
-  const bool epilogue_bindings = device.api == Api::Vulkan || kind == LinearEpilogue::AddRmsNorm;
-  if (!specialised || !epilogue_bindings) return;
-  for (DeviceBuffer* b : epilogue) launch.buffers.push_back(b ? b : bindings[0]);
+  if (!specialised) return;
+  size_t count = 0;
+  if (device.api == Api::Vulkan || kind == LinearEpilogue::RopeKvWrite) count = kEpilogueBuffers;
+  if (device.api == Api::OpenCL && kind == LinearEpilogue::AddRmsNorm) count = 4;
+  for (size_t i = 0; i < count; ++i) launch.buffers.push_back(epilogue[i] ? epilogue[i] : bindings[0]);
 }
 
 void launch_one(EncodeContext& ctx, const std::array<DeviceBuffer*, 6>& bindings, LinearParams p, Accumulate accumulate,
@@ -211,14 +213,17 @@ bool launch_linear_with_epilogue(EncodeContext& ctx, const LinearJob& job, Linea
   LinearParams p = with_defaults(job.params);
   if (p.n == 0 || p.m == 0) return false;
   // Windows (a launch per chunk of rows) are not for an epilogue, which needs every row.
-  if (!fit_one_binding(ctx.device(), {&b.x, &b.w, &b.scale, &b.shift, &b.bias, &b.y, &eb.residual, &eb.norm_weight, &eb.normed})) {
-    return false;
+  if (!fit_one_binding(ctx.device(), {&b.x, &b.w, &b.scale, &b.shift, &b.bias, &b.y})) return false;
+  for (const std::shared_ptr<DeviceBuffer>& buffer : eb.buffers) {
+    if (!fit_one_binding(ctx.device(), {&buffer})) return false;
   }
   std::optional<KernelLaunch> launch = specialised_launch(ctx.device(), p, job.batches, job.kind, *b.x, *b.w, epilogue);
   if (!launch) return false;
   auto raw = [&b](const std::shared_ptr<DeviceBuffer>& buffer) { return buffer ? buffer.get() : b.x.get(); };
+  std::array<DeviceBuffer*, kEpilogueBuffers> epilogue_buffers{};
+  for (size_t i = 0; i < kEpilogueBuffers; ++i) epilogue_buffers[i] = eb.buffers[i].get();
   bind(*launch, ctx.device(), true, {raw(b.x), raw(b.w), raw(b.scale), raw(b.shift), raw(b.bias), raw(b.y)},
-       {eb.residual.get(), eb.norm_weight.get(), eb.normed.get(), eb.counter.get()}, epilogue);
+       epilogue_buffers, epilogue);
   launch->set_params(p);
   ctx.launch(*launch);
   return true;
