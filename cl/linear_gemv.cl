@@ -485,15 +485,21 @@ inline void lin_add_rmsnorm_rows(__global float* y, __global const float* h, __g
   }
 }
 
-inline void lin_count_done_and_norm(__global uchar* y, __global const uchar* h, __global const uchar* weight,
-                                    __global uchar* normed, __global int* counter, const linear_params* p) {
+// Counts this work-item done; true for the last of the launch, which then sees every work-item's
+// stores and must set the counter back to zero for the next launch once its epilogue is done.
+inline bool lin_last_to_finish(__global int* counter) {
   mem_fence(CLK_GLOBAL_MEM_FENCE);
   const int items = (int)(get_global_size(0) * get_global_size(1) * get_global_size(2));
-  if (atomic_inc(counter) == items - 1) {
-    mem_fence(CLK_GLOBAL_MEM_FENCE);
-    lin_add_rmsnorm_rows((__global float*)y, (__global const float*)h, weight, (__global float*)normed, p);
-    *counter = 0;  // for the next launch
-  }
+  if (atomic_inc(counter) != items - 1) return false;
+  mem_fence(CLK_GLOBAL_MEM_FENCE);
+  return true;
+}
+
+inline void lin_count_done_and_norm(__global uchar* y, __global const uchar* h, __global const uchar* weight,
+                                    __global uchar* normed, __global int* counter, const linear_params* p) {
+  if (!lin_last_to_finish(counter)) return;
+  lin_add_rmsnorm_rows((__global float*)y, (__global const float*)h, weight, (__global float*)normed, p);
+  *counter = 0;
 }
 
 #define LIN_ADD_RMSNORM_ARGS                                                                                       \
@@ -564,14 +570,10 @@ inline void lin_rope_kv_write_rows(__global const float* y, __global const int* 
 inline void lin_count_done_and_rope(__global uchar* y, __global const int* positions, __global const float* inv_freq,
                                     __global const int* start, __global int* counter, __global uchar* q,
                                     __global uchar* k_cache, __global uchar* v_cache, const linear_params* p) {
-  mem_fence(CLK_GLOBAL_MEM_FENCE);
-  const int items = (int)(get_global_size(0) * get_global_size(1) * get_global_size(2));
-  if (atomic_inc(counter) == items - 1) {
-    mem_fence(CLK_GLOBAL_MEM_FENCE);
-    lin_rope_kv_write_rows((__global const float*)y, positions, inv_freq, start, (__global float*)q,
-                           (__global float*)k_cache, (__global float*)v_cache, p);
-    *counter = 0;  // for the next launch
-  }
+  if (!lin_last_to_finish(counter)) return;
+  lin_rope_kv_write_rows((__global const float*)y, positions, inv_freq, start, (__global float*)q, (__global float*)k_cache,
+                         (__global float*)v_cache, p);
+  *counter = 0;
 }
 
 #define LIN_ROPE_KV_WRITE_ARGS                                                                                     \

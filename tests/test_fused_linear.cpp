@@ -5,7 +5,6 @@
 // CPU reference on every device; tests/test_stacked_projections.cpp holds whole decoders.)
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <stdexcept>
 
 #include "host/quant/quantized_weight.h"
@@ -13,6 +12,7 @@
 #include "runtime/op_registry.h"
 #include "runtime/ops/linear_layout.h"
 #include "runtime/ops/op_helpers.h"
+#include "tests/test_support.h"
 
 namespace pq::rt {
 namespace {
@@ -50,9 +50,6 @@ std::vector<DeviceTensor> allocate(const Device& device, const std::vector<Tenso
   return out;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
-}
 
 TEST(FusedLinear, OneLaunchOnCpuDevicesWithTheBitsOfTheTwoOps) {
   for (const std::string& id : available_device_ids(false)) {
@@ -79,7 +76,7 @@ TEST(FusedLinear, OneLaunchOnCpuDevicesWithTheBitsOfTheTwoOps) {
       plan->replay();
       device.backend().synchronize();
       for (size_t i = 0; i < 2; ++i) {
-        EXPECT_TRUE(same_bits(device.download(fused_out[i]), device.download(separate[i])))
+        EXPECT_TRUE(test::same_bits(device.download(fused_out[i]), device.download(separate[i])))
             << id << ": output " << i << " of replay " << replay;
       }
       EXPECT_EQ(device.download(p.tail[2]).to_float_vector(), std::vector<float>{0.0f}) << id;

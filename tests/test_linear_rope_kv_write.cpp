@@ -15,6 +15,7 @@
 #include "runtime/ops/decode_ops.h"
 #include "runtime/ops/linear_layout.h"
 #include "runtime/ops/op_helpers.h"
+#include "tests/test_support.h"
 
 namespace pq::rt {
 namespace {
@@ -55,9 +56,6 @@ DeviceTensor allocate(const Device& device, const TensorSpec& s) {
   return {device.backend().allocate(static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype)), s.dtype, s.shape};
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
-}
 
 TEST(LinearRopeKvWrite, OneLaunchOnCpuDevicesWithTheBitsOfTheTwoOps) {
   for (const std::string& id : available_device_ids(false)) {
@@ -88,7 +86,7 @@ TEST(LinearRopeKvWrite, OneLaunchOnCpuDevicesWithTheBitsOfTheTwoOps) {
       plan->replay();
       device.backend().synchronize();
       for (size_t i = 0; i < 3; ++i) {
-        EXPECT_TRUE(same_bits(device.download(fused_out[i]), device.download(separate[i])))
+        EXPECT_TRUE(test::same_bits(device.download(fused_out[i]), device.download(separate[i])))
             << id << ": output " << i << " of replay " << replay;
       }
       EXPECT_EQ(device.download(p.counter).to_float_vector(), std::vector<float>{0.0f}) << id;

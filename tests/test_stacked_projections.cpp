@@ -5,11 +5,10 @@
 // tests hold to transformers and optimum-quanto.
 #include <gtest/gtest.h>
 
-#include <cstring>
-
 #include "host/nn/pretrained.h"
 #include "runtime/model/decoder_runner.h"
 #include "tests/transformer_fixtures.h"
+#include "tests/test_support.h"
 
 namespace pq::rt::model {
 namespace {
@@ -37,9 +36,6 @@ std::vector<Tensor> logits(nn::Model& model, const std::string& device, const st
   return out;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
-}
 
 class StackedProjections : public ::testing::TestWithParam<std::string> {};
 
@@ -50,7 +46,7 @@ TEST_P(StackedProjections, GiveTheLogitBitsOfTheModulesOneByOne) {
     const std::vector<Tensor> stacked = logits(model, device, sequence, true);
     const std::vector<Tensor> separate = logits(model, device, sequence, false);
     for (size_t i = 0; i < stacked.size(); ++i) {
-      EXPECT_TRUE(same_bits(stacked[i], separate[i]))
+      EXPECT_TRUE(test::same_bits(stacked[i], separate[i]))
           << GetParam() << " on " << device << (i == 0 ? ": whole sequence" : ": decode step " + std::to_string(i - 1));
     }
   }

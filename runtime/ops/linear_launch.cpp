@@ -54,17 +54,21 @@ KernelLaunch gemm_launch(const LinearParams& p, Accumulate accumulate, uint32_t 
   return launch;
 }
 
-// The launch's buffers: the six of the linear family, then the epilogue's seven for Vulkan's
-// specialised GEMV (the first binding where there is no epilogue: never read) and OpenCL's
-// kernels with the add_rmsnorm (its four) or rope_kv_write epilogue.
+// How many of the epilogue's buffers a specialised kernel takes: Vulkan's GEMV shaders declare
+// all seven whatever the epilogue; OpenCL's kernels only their own (linear_*_add_rmsnorm four,
+// linear_*_rope_kv_write seven, the others none).
+size_t epilogue_binding_count(const DeviceInfo& device, LinearEpilogue kind) {
+  if (device.api == Api::Vulkan || kind == LinearEpilogue::RopeKvWrite) return kEpilogueBuffers;
+  return kind == LinearEpilogue::AddRmsNorm ? 4 : 0;
+}
+
+// The launch's buffers: the six of the linear family, then those of the epilogue's the kernel
+// takes (the first binding where there is none: never read).
 void bind(KernelLaunch& launch, const DeviceInfo& device, bool specialised, const std::array<DeviceBuffer*, 6>& bindings,
           const std::array<DeviceBuffer*, kEpilogueBuffers>& epilogue, LinearEpilogue kind = LinearEpilogue::None) {
   launch.buffers.assign(bindings.begin(), bindings.end());
   if (!specialised) return;
-  size_t count = 0;
-  if (device.api == Api::Vulkan || kind == LinearEpilogue::RopeKvWrite) count = kEpilogueBuffers;
-  if (device.api == Api::OpenCL && kind == LinearEpilogue::AddRmsNorm) count = 4;
-  for (size_t i = 0; i < count; ++i) launch.buffers.push_back(epilogue[i] ? epilogue[i] : bindings[0]);
+  for (size_t i = 0; i < epilogue_binding_count(device, kind); ++i) launch.buffers.push_back(epilogue[i] ? epilogue[i] : bindings[0]);
 }
 
 void launch_one(EncodeContext& ctx, const std::array<DeviceBuffer*, 6>& bindings, LinearParams p, Accumulate accumulate,
