@@ -51,10 +51,7 @@ uint64_t weight_bytes_of(const std::vector<Tensor>& inputs) {
 std::vector<DeviceTensor> allocate_outputs(const Device& device, const OpDef& op, const std::vector<Tensor>& inputs,
                                            const OpParams& params) {
   std::vector<DeviceTensor> outputs;
-  for (const auto& s : op.infer(tensor_specs(inputs), params)) {
-    const size_t bytes = static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype);
-    outputs.push_back({device.backend().allocate(device_buffer_bytes(bytes)), s.dtype, s.shape});
-  }
+  for (const auto& s : op.infer(tensor_specs(inputs), params)) outputs.push_back(device.allocate(s));
   return outputs;
 }
 

@@ -159,10 +159,14 @@ std::vector<DeviceTensor> Device::outputs_for(const OpDef& op, const std::vector
       out.push_back(inputs.at(*input));
       continue;
     }
-    const size_t bytes = static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype);
-    out.push_back({backend().allocate(device_buffer_bytes(bytes)), s.dtype, s.shape});
+    out.push_back(allocate(s));
   }
   return out;
+}
+
+DeviceTensor Device::allocate(const TensorSpec& spec) const {
+  const size_t bytes = static_cast<size_t>(shape_numel(spec.shape)) * dtype_size(spec.dtype);
+  return {backend().allocate(device_buffer_bytes(bytes)), spec.dtype, spec.shape};
 }
 
 std::vector<Tensor> Device::run(const OpDef& op, const std::vector<Tensor>& inputs, const OpParams& params) const {

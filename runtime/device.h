@@ -41,6 +41,8 @@ class Device {
   Backend& backend() const;  // throws on the CPU device
 
   DeviceTensor upload(const Tensor& t) const;
+  // A fresh, uninitialised device tensor of that dtype and shape (its buffer whole words).
+  DeviceTensor allocate(const TensorSpec& spec) const;
   Tensor download(const DeviceTensor& t) const;
   // The output tensors of `op` (specs from its infer): fresh buffers, except that an output the
   // op updates in place is the input's own buffer.

@@ -44,9 +44,7 @@ Problem upload_problem(const Device& device) {
 
 std::vector<DeviceTensor> allocate(const Device& device, const std::vector<TensorSpec>& specs) {
   std::vector<DeviceTensor> out;
-  for (const TensorSpec& s : specs) {
-    out.push_back({device.backend().allocate(static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype)), s.dtype, s.shape});
-  }
+  for (const TensorSpec& s : specs) out.push_back(device.allocate(s));
   return out;
 }
 

@@ -52,10 +52,6 @@ Problem upload_problem(const Device& device) {
   return p;
 }
 
-DeviceTensor allocate(const Device& device, const TensorSpec& s) {
-  return {device.backend().allocate(static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype)), s.dtype, s.shape};
-}
-
 
 TEST(LinearRopeKvWrite, OneLaunchOnCpuDevicesWithTheBitsOfTheTwoOps) {
   for (const std::string& id : available_device_ids(false)) {
@@ -68,16 +64,16 @@ TEST(LinearRopeKvWrite, OneLaunchOnCpuDevicesWithTheBitsOfTheTwoOps) {
     std::vector<DeviceTensor> fused_in{k_cache, v_cache, p.positions, p.inv_freq, p.start, p.counter};
     fused_in.insert(fused_in.end(), p.linear_in.begin(), p.linear_in.end());
     const OpDef& fused = find_op("linear_rope_kv_write");
-    const std::vector<DeviceTensor> fused_out{allocate(device, fused.infer(tensor_specs(fused_in), fused_params).front()), k_cache,
+    const std::vector<DeviceTensor> fused_out{device.allocate(fused.infer(tensor_specs(fused_in), fused_params).front()), k_cache,
                                               v_cache};
     EncodeContext ctx(device.backend());
     const auto plan = device.backend().record([&] { fused.encode(ctx, fused_in, fused_out, fused_params); });
     EXPECT_EQ(plan->launch_count(), device.info().device_type == "cpu" ? 1u : 2u) << id;
 
     // The two ops one after the other, on the same device, into caches of their own.
-    const DeviceTensor y = allocate(device, {DType::F32, {1, kM}});
+    const DeviceTensor y = device.allocate({DType::F32, {1, kM}});
     const DeviceTensor qkv{y.buffer, DType::F32, {1, kQHeads + 2 * kKvHeads, kDim}};
-    const std::vector<DeviceTensor> separate{allocate(device, {DType::F32, {1, kQHeads, kDim}}), device.upload(p.k_cache),
+    const std::vector<DeviceTensor> separate{device.allocate({DType::F32, {1, kQHeads, kDim}}), device.upload(p.k_cache),
                                              device.upload(p.v_cache)};
     find_op("linear_qbits").encode(ctx, p.linear_in, {y}, p.linear_params);
     find_op("rope_kv_write").encode(ctx, {qkv, p.positions, p.inv_freq, separate[1], separate[2], p.start}, separate,
