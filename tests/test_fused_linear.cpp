@@ -48,7 +48,6 @@ std::vector<DeviceTensor> allocate(const Device& device, const std::vector<Tenso
   return out;
 }
 
-
 TEST(FusedLinear, OneLaunchOnCpuDevicesWithTheBitsOfTheTwoOps) {
   for (const std::string& id : available_device_ids(false)) {
     const Device device = Device::open(id);

@@ -52,7 +52,6 @@ Problem upload_problem(const Device& device) {
   return p;
 }
 
-
 TEST(LinearRopeKvWrite, OneLaunchOnCpuDevicesWithTheBitsOfTheTwoOps) {
   for (const std::string& id : available_device_ids(false)) {
     const Device device = Device::open(id);

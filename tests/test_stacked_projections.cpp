@@ -7,8 +7,8 @@
 
 #include "host/nn/pretrained.h"
 #include "runtime/model/decoder_runner.h"
-#include "tests/transformer_fixtures.h"
 #include "tests/test_support.h"
+#include "tests/transformer_fixtures.h"
 
 namespace pq::rt::model {
 namespace {
@@ -35,7 +35,6 @@ std::vector<Tensor> logits(nn::Model& model, const std::string& device, const st
   }
   return out;
 }
-
 
 class StackedProjections : public ::testing::TestWithParam<std::string> {};
 
